@@ -1,0 +1,198 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Frame types of the WebSocket protocol.
+const (
+	TypeJoin     = "join"
+	TypeLeave    = "leave"
+	TypeSend     = "send"
+	TypeTyping   = "typing"
+	TypeAuth     = "auth"
+	TypeWelcome  = "welcome"
+	TypeJoined   = "joined"
+	TypeLeft     = "left"
+	TypeAck      = "ack"
+	TypeMessage  = "message"
+	TypePresence = "presence"
+	TypeAuthed   = "authed"
+	TypeError    = "error"
+)
+
+// Presence events.
+const (
+	PresenceJoin  = "join"
+	PresenceLeave = "leave"
+)
+
+// ClientFrame is a decoded client-to-server frame.
+type ClientFrame struct {
+	Type  string  `json:"type"`
+	Room  string  `json:"room"`
+	Since *int64  `json:"since"`
+	Text  *string `json:"text"`
+	Ref   string  `json:"ref"`
+	Token string  `json:"token"`
+}
+
+// frameEcho is the part of a malformed frame still worth echoing.
+type frameEcho struct {
+	Ref  any `json:"ref"`
+	Room any `json:"room"`
+}
+
+// DecodeFrame decodes and checks one client frame. On error the returned
+// frame still carries the ref and room when they could be read and are well
+// formed, so the error frame can echo them. Every error is an *Error with
+// CodeBadRequest or CodeInvalidRoom.
+func DecodeFrame(data []byte) (ClientFrame, error) {
+	var f ClientFrame
+	d := json.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(&f); err != nil || d.More() {
+		var e frameEcho
+		_ = json.Unmarshal(data, &e)
+		f = ClientFrame{}
+		if s, ok := e.Ref.(string); ok && ValidRef(s) {
+			f.Ref = s
+		}
+		if s, ok := e.Room.(string); ok {
+			if r, err := NormalizeRoom(s); err == nil {
+				f.Room = r
+			}
+		}
+		return f, Errorf(CodeBadRequest, "frame is not a valid JSON object of the protocol")
+	}
+	if f.Ref != "" && !ValidRef(f.Ref) {
+		f.Ref = ""
+		return f, Errorf(CodeBadRequest, "ref must be 1 to 64 printable ASCII characters")
+	}
+	switch f.Type {
+	case TypeJoin, TypeLeave, TypeSend, TypeTyping:
+		if f.Room == "" {
+			return f, Errorf(CodeBadRequest, "room is required")
+		}
+		r, err := NormalizeRoom(f.Room)
+		if err != nil {
+			f.Room = ""
+			return f, err
+		}
+		f.Room = r
+	case TypeAuth:
+		if f.Token == "" {
+			return f, Errorf(CodeBadRequest, "token is required")
+		}
+	case "":
+		return f, Errorf(CodeBadRequest, "type is required")
+	default:
+		return f, Errorf(CodeBadRequest, "unknown frame type")
+	}
+	switch f.Type {
+	case TypeJoin:
+		if f.Since != nil && *f.Since < 0 {
+			return f, Errorf(CodeBadRequest, "since must be an integer >= 0")
+		}
+	case TypeSend:
+		if f.Ref == "" {
+			return f, Errorf(CodeBadRequest, "ref is required")
+		}
+		if f.Text == nil {
+			return f, Errorf(CodeBadRequest, "text is required")
+		}
+	}
+	return f, nil
+}
+
+// WelcomeFrame is the first frame the server sends.
+type WelcomeFrame struct {
+	Type        string      `json:"type"`
+	User        WelcomeUser `json:"user"`
+	SessionID   string      `json:"session_id"`
+	HeartbeatMS int64       `json:"heartbeat_ms"`
+}
+
+// WelcomeUser is the user part of a WelcomeFrame.
+type WelcomeUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// JoinedFrame ends a join's replay.
+type JoinedFrame struct {
+	Type      string   `json:"type"`
+	Room      string   `json:"room"`
+	LastSeq   int64    `json:"last_seq"`
+	Replayed  int      `json:"replayed"`
+	Truncated bool     `json:"truncated"`
+	Members   []string `json:"members"`
+	Ref       string   `json:"ref,omitempty"`
+}
+
+// LeftFrame answers a leave.
+type LeftFrame struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	Ref  string `json:"ref,omitempty"`
+}
+
+// AckFrame confirms a send was durably stored.
+type AckFrame struct {
+	Type string `json:"type"`
+	Ref  string `json:"ref"`
+	Room string `json:"room"`
+	ID   string `json:"id"`
+	Seq  int64  `json:"seq"`
+	TS   string `json:"ts"`
+}
+
+// MessageFrame carries one stored message to a member.
+type MessageFrame struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+	From   string `json:"from"`
+	FromID string `json:"from_id"`
+	Text   string `json:"text"`
+	TS     string `json:"ts"`
+}
+
+// PresenceFrame tells a room a user arrived or left.
+type PresenceFrame struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	User   string `json:"user"`
+	UserID string `json:"user_id"`
+	Event  string `json:"event"`
+}
+
+// TypingFrame tells a room a user is typing.
+type TypingFrame struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	From   string `json:"from"`
+	FromID string `json:"from_id"`
+}
+
+// AuthedFrame answers an auth frame.
+type AuthedFrame struct {
+	Type      string `json:"type"`
+	ExpiresAt string `json:"expires_at"`
+	Ref       string `json:"ref,omitempty"`
+}
+
+// ErrorFrame reports a failed command; the socket stays open.
+type ErrorFrame struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"`
+	Room    string `json:"room,omitempty"`
+}
+
+// NewMessageFrame returns the frame that delivers m.
+func NewMessageFrame(m Message) MessageFrame {
+	return MessageFrame{Type: TypeMessage, Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text, TS: FormatTime(m.TS)}
+}
