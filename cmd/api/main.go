@@ -1,0 +1,16 @@
+// Command api runs the chat service: the REST API, the WebSocket hub and
+// the metrics endpoint, configured by CHAT_ environment variables.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		os.Exit(1)
+	}
+}

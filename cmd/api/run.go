@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/broker"
+	"github.com/chatsvc/chat/internal/config"
+	"github.com/chatsvc/chat/internal/httpapi"
+	"github.com/chatsvc/chat/internal/metrics"
+	"github.com/chatsvc/chat/internal/store"
+	"github.com/chatsvc/chat/internal/ws"
+	"github.com/chatsvc/chat/web"
+)
+
+// Server timeouts. Echo leaves them at zero; a public server must not.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	// pruneInterval is how often expired sessions and refresh tokens go.
+	pruneInterval = 10 * time.Minute
+	// readyTimeout bounds each readiness check.
+	readyTimeout = 2 * time.Second
+)
+
+// run starts the service and blocks until ctx ends or SIGINT/SIGTERM
+// arrives, then shuts down in order. It writes one line "listening on ADDR"
+// to stdout once the listener is open; logs go to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	m := metrics.New()
+	db, err := store.Open(ctx, cfg.DBURL, store.Options{Logger: log, Metrics: m})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+
+	tokens, err := auth.NewTokens(auth.TokenOptions{
+		Secret:         []byte(cfg.JWTSecret),
+		PreviousSecret: []byte(cfg.JWTPreviousSecret),
+		Issuer:         cfg.JWTIssuer,
+		Leeway:         cfg.JWTLeeway,
+		AccessTTL:      cfg.AccessTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("tokens: %w", err)
+	}
+	if tokens.Ephemeral() {
+		log.Warn("CHAT_JWT_SECRET is empty: using a random key, tokens end with this process")
+	}
+
+	node := newNodeID()
+	mem := broker.NewMemory()
+	var hub *ws.Hub
+	authSvc := auth.NewService(auth.ServiceOptions{
+		Store:             db,
+		Tokens:            tokens,
+		Hasher:            auth.NewHasher(0),
+		RefreshTTL:        cfg.RefreshTTL,
+		AllowRegistration: cfg.AllowRegistration,
+		LoginThrottle:     auth.NewMemThrottle(auth.Rate(cfg.LoginRate), nil),
+		LoginIPThrottle:   auth.NewMemThrottle(auth.Rate(cfg.LoginIPRate), nil),
+		RegisterThrottle:  auth.NewMemThrottle(auth.Rate(cfg.RegisterRate), nil),
+		OnRevoke: func(sessionID string) {
+			hub.RevokeSession(context.Background(), sessionID)
+		},
+		Metrics: m,
+		Logger:  log,
+	})
+	hub = ws.NewHub(ws.Options{
+		Auth:               authSvc,
+		Store:              db,
+		Broker:             mem,
+		Metrics:            m,
+		Logger:             log,
+		Node:               node,
+		AllowedOrigins:     cfg.AllowedOrigins,
+		Compression:        cfg.WSCompression,
+		PingInterval:       cfg.WSPingInterval,
+		PongTimeout:        cfg.WSPongTimeout,
+		MaxFrameBytes:      cfg.WSMaxFrameBytes,
+		SendQueue:          cfg.WSSendQueue,
+		ReplayLimit:        cfg.WSReplayLimit,
+		MaxConnsPerUser:    cfg.WSMaxConnsPerUser,
+		MaxRoomsPerConn:    cfg.WSMaxRoomsPerConn,
+		PresenceMaxMembers: cfg.PresenceMaxMembers,
+		MaxTextChars:       cfg.MaxTextChars,
+		RateMsgs:           cfg.RateMsgs,
+		RateBurst:          cfg.RateBurst,
+		Leeway:             cfg.JWTLeeway,
+	})
+	detach := mem.Attach(hub.HandleEvent)
+	defer detach()
+
+	var draining atomic.Bool
+	ready := func(ctx context.Context) []string {
+		var failed []string
+		if draining.Load() {
+			failed = append(failed, "shutdown")
+		}
+		cctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		if err := db.Ping(cctx); err != nil {
+			failed = append(failed, "database")
+		}
+		if err := mem.Ping(cctx); err != nil {
+			failed = append(failed, "broker")
+		}
+		return failed
+	}
+
+	e := httpapi.New(httpapi.Options{
+		Auth:           authSvc,
+		Store:          db,
+		Metrics:        m,
+		Logger:         log,
+		WS:             hub.Handler(),
+		Ready:          ready,
+		ServeMetrics:   cfg.MetricsAddr == "",
+		Web:            web.FS(),
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := newHTTPServer(e, log)
+	servers := []*http.Server{srv}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- srv.Serve(ws.Listener(ln)) }()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s: %w", cfg.MetricsAddr, err)
+		}
+		msrv := newHTTPServer(m.Handler(), log)
+		servers = append(servers, msrv)
+		go func() { serveErr <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "node", node, "db", db.Dialect(), "broker", "memory")
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+
+	var bg sync.WaitGroup
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	bg.Add(1)
+	go func() { defer bg.Done(); prune(bgCtx, db, log) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	stop()
+
+	// Shutdown order: report unready, let load balancers notice, stop
+	// accepting, close every socket with 1001 after its pending send is
+	// stored and acknowledged, drain HTTP, then close the store.
+	log.Info("shutting down")
+	draining.Store(true)
+	if cfg.ShutdownDrain > 0 {
+		time.Sleep(cfg.ShutdownDrain)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var hubErr error
+	wg.Add(1)
+	go func() { defer wg.Done(); hubErr = hub.Shutdown(sctx) }()
+	var httpErr error
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && httpErr == nil {
+			httpErr = err
+		}
+	}
+	wg.Wait()
+	bgCancel()
+	bg.Wait()
+	if err := db.Close(); err != nil {
+		log.Error("close database", "err", err)
+	}
+	if hubErr != nil || httpErr != nil {
+		return fmt.Errorf("shutdown cut short after %s: %w", cfg.ShutdownTimeout, errors.Join(hubErr, httpErr))
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel()}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newNodeID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// prune removes expired sessions and refresh tokens now and then.
+func prune(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		if n, err := db.PruneExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("prune expired sessions", "err", err)
+		} else if n > 0 {
+			log.Info("pruned expired sessions", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

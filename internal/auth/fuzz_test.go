@@ -1,0 +1,121 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
+)
+
+// FuzzParse checks the token parser never panics and accepts nothing but
+// tokens Issue signed, byte for byte, returning the claims they carry.
+func FuzzParse(f *testing.F) {
+	now := func() time.Time { return testT0 }
+	tok, err := NewTokens(TokenOptions{Secret: testSecret, PreviousSecret: otherSecret, Leeway: 5 * time.Second, Now: now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	old, err := NewTokens(TokenOptions{Secret: otherSecret, Now: now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	issued := map[string]Claims{}
+	for i, issuer := range []*Tokens{tok, old} {
+		for _, u := range []chat.User{testUser, {ID: "u2", Username: "bob"}} {
+			s, _, err := issuer.Issue(u, testSession+string(rune('a'+i)))
+			if err != nil {
+				f.Fatal(err)
+			}
+			c, err := tok.Parse(s)
+			if err != nil {
+				f.Fatal(err)
+			}
+			issued[s] = c
+			f.Add(s)
+			parts := strings.Split(s, ".")
+			f.Add(parts[0] + "." + parts[1] + ".")
+			f.Add(parts[0] + ".e30." + parts[2])
+			f.Add(strings.ToUpper(s))
+		}
+	}
+	f.Add(forge(f, with(goodHeader(), "alg", "none"), goodClaims(), nil))
+	f.Add(forge(f, with(goodHeader(), "alg", "HS512"), goodClaims(), testSecret))
+	f.Add(forge(f, goodHeader(), goodClaims(), otherSecret))
+	f.Add("")
+	f.Add("..")
+	f.Add("eyJhbGciOiJIUzI1NiJ9.eyJ9.x")
+
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := tok.Parse(s)
+		if err != nil {
+			if code := chat.ErrorCode(err); code != chat.CodeInvalidToken && code != chat.CodeTokenExpired {
+				t.Fatalf("Parse(%q): code %q, want invalid_token or token_expired", s, code)
+			}
+			return
+		}
+		// Fuzzing workers each run the setup above and so issue different
+		// jti values; the check that holds in every process is that the
+		// token is byte for byte one signed by one of the two keys, and that
+		// the claims returned are the ones it carries.
+		parts := strings.Split(s, ".")
+		if len(parts) != 3 {
+			t.Fatalf("Parse accepted %q with %d segments", s, len(parts))
+		}
+		if sig := parts[2]; sig != hmacSegment(testSecret, parts[0]+"."+parts[1]) && sig != hmacSegment(otherSecret, parts[0]+"."+parts[1]) {
+			t.Fatalf("Parse accepted %q, which no key of ours signed", s)
+		}
+		var payload struct {
+			Sub  string `json:"sub"`
+			Name string `json:"name"`
+			Sid  string `json:"sid"`
+			Jti  string `json:"jti"`
+		}
+		decodeSegment(t, parts[1], &payload)
+		if c.UserID != payload.Sub || c.Username != payload.Name || c.SessionID != payload.Sid || c.ID != payload.Jti {
+			t.Fatalf("Parse(%q) = %+v, payload %+v", s, c, payload)
+		}
+		if want, ok := issued[s]; ok && c != want {
+			t.Fatalf("Parse(%q) = %+v, want %+v", s, c, want)
+		}
+	})
+}
+
+func hmacSegment(secret []byte, signing string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(signing))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// FuzzParseRate checks ParseRate never panics and that what it accepts is
+// either off or a positive rate that survives a round trip through String.
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"5/1m", "60/1m", "20/1h", "0", "0/1s", "1/1ns", "", "/", "5/", "-1/1m", "1/1m1m", "9223372036854775807/1h", "1/2562047h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err != nil {
+			if r != (Rate{}) {
+				t.Fatalf("ParseRate(%q) returned %+v with error %v", s, r, err)
+			}
+			return
+		}
+		if r.Off() {
+			if r != (Rate{}) {
+				t.Fatalf("ParseRate(%q) = %+v: off but not the zero Rate", s, r)
+			}
+			return
+		}
+		if r.N <= 0 || r.Per <= 0 {
+			t.Fatalf("ParseRate(%q) = %+v", s, r)
+		}
+		back, err := ParseRate(r.String())
+		if err != nil || back != r {
+			t.Fatalf("ParseRate(%q) = %+v, but ParseRate(%q) = %+v, %v", s, r, r.String(), back, err)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rate is a throttle limit: at most N events per key in a window of Per.
+// The zero Rate is off.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// rateSyntax is what ParseRate accepts, quoted in its errors.
+const rateSyntax = "want N/DURATION such as 5/1m or 20/1h (N a positive integer, DURATION in Go syntax), or 0 to turn the limit off"
+
+// maxRateN bounds N so a typo cannot overflow anything.
+const maxRateN = 1_000_000_000
+
+// ParseRate parses "N/DURATION" (e.g. "5/1m", "60/1m", "20/1h"); "0" (or a
+// zero N) is the Rate that is off.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return Rate{}, nil
+	}
+	ns, ds, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("auth: rate %q: %s", s, rateSyntax)
+	}
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 0 || n > maxRateN || ns != strconv.Itoa(n) {
+		return Rate{}, fmt.Errorf("auth: rate %q: bad count %q: %s", s, ns, rateSyntax)
+	}
+	d, err := time.ParseDuration(ds)
+	if err != nil || d <= 0 {
+		return Rate{}, fmt.Errorf("auth: rate %q: bad duration %q: %s", s, ds, rateSyntax)
+	}
+	if n == 0 {
+		return Rate{}, nil
+	}
+	return Rate{N: n, Per: d}, nil
+}
+
+// Off reports whether r never limits anything.
+func (r Rate) Off() bool { return r.N <= 0 || r.Per <= 0 }
+
+// String returns r in the form ParseRate reads.
+func (r Rate) String() string {
+	if r.Off() {
+		return "0"
+	}
+	return strconv.Itoa(r.N) + "/" + r.Per.String()
+}
+
+// Throttle counts events per key (a client IP, or a username and IP) over a
+// window. Implementations are safe for concurrent use; a shared one (Redis)
+// makes a limit hold across nodes.
+type Throttle interface {
+	// Blocked reports, without recording anything, how long key must wait
+	// because it already used up its limit; 0 when it may go on.
+	Blocked(ctx context.Context, key string) (retryAfter time.Duration, err error)
+	// Hit records one event for key and returns how long key must wait when
+	// this event put it over its limit; 0 when it did not.
+	Hit(ctx context.Context, key string) (retryAfter time.Duration, err error)
+	// Reset forgets every event recorded for key.
+	Reset(ctx context.Context, key string) error
+}
+
+// maxMemThrottleKeys bounds the keys a MemThrottle tracks. Past it, after
+// the expired windows are swept, a random window is dropped for each new
+// key: under such a flood the limit gets looser but memory stays bounded.
+const maxMemThrottleKeys = 1 << 20
+
+// MemThrottle is an in-process Throttle with a fixed window per key: the
+// window opens at the key's first event and lasts Rate.Per; the (N+1)th
+// event inside it is over the limit, and the key waits until the window
+// closes. Expired windows are swept as time passes. A MemThrottle with a
+// Rate that is off never blocks and stores nothing.
+type MemThrottle struct {
+	rate Rate
+	now  func() time.Time
+
+	mu        sync.Mutex
+	windows   map[string]window
+	nextSweep time.Time
+}
+
+type window struct {
+	end   time.Time
+	count int
+}
+
+var _ Throttle = (*MemThrottle)(nil)
+
+// NewMemThrottle returns a MemThrottle limiting each key to r; now is the
+// clock (time.Now when nil).
+func NewMemThrottle(r Rate, now func() time.Time) *MemThrottle {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemThrottle{rate: r, now: now, windows: make(map[string]window)}
+}
+
+// Blocked implements Throttle.
+func (m *MemThrottle) Blocked(_ context.Context, key string) (time.Duration, error) {
+	if m.rate.Off() {
+		return 0, nil
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.windows[key]
+	if !ok || !now.Before(w.end) || w.count < m.rate.N {
+		return 0, nil
+	}
+	return w.end.Sub(now), nil
+}
+
+// Hit implements Throttle.
+func (m *MemThrottle) Hit(_ context.Context, key string) (time.Duration, error) {
+	if m.rate.Off() {
+		return 0, nil
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweep(now)
+	w, ok := m.windows[key]
+	if !ok || !now.Before(w.end) {
+		if !ok && len(m.windows) >= maxMemThrottleKeys {
+			m.evictOne()
+		}
+		w = window{end: now.Add(m.rate.Per)}
+	}
+	w.count++
+	m.windows[key] = w
+	if w.count > m.rate.N {
+		return w.end.Sub(now), nil
+	}
+	return 0, nil
+}
+
+// Reset implements Throttle.
+func (m *MemThrottle) Reset(_ context.Context, key string) error {
+	m.mu.Lock()
+	delete(m.windows, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of keys with a window, expired or not.
+func (m *MemThrottle) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.windows)
+}
+
+// sweep drops the expired windows, at most once per window length.
+func (m *MemThrottle) sweep(now time.Time) {
+	if now.Before(m.nextSweep) {
+		return
+	}
+	m.nextSweep = now.Add(m.rate.Per)
+	for k, w := range m.windows {
+		if !now.Before(w.end) {
+			delete(m.windows, k)
+		}
+	}
+}
+
+// evictOne drops one window, chosen by map iteration order.
+func (m *MemThrottle) evictOne() {
+	for k := range m.windows {
+		delete(m.windows, k)
+		return
+	}
+}

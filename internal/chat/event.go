@@ -1,0 +1,23 @@
+package chat
+
+// Event kinds carried between nodes by the broker.
+const (
+	EventMessage  = "message"
+	EventPresence = "presence"
+	EventTyping   = "typing"
+	EventRevoke   = "revoke"
+)
+
+// Event is what one node tells the others: a stored message, a presence
+// change, a typing notice or a revoked session. Node names the node that
+// published it, so a node can ignore its own events.
+type Event struct {
+	Kind      string   `json:"k"`
+	Node      string   `json:"n"`
+	Room      string   `json:"r,omitempty"`
+	Message   *Message `json:"m,omitempty"`
+	UserID    string   `json:"u,omitempty"`
+	Username  string   `json:"un,omitempty"`
+	Presence  string   `json:"p,omitempty"`
+	SessionID string   `json:"s,omitempty"`
+}

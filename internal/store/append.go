@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/chatsvc/chat/internal/chat"
+)
+
+const (
+	// batchTimeout bounds one group-commit transaction, retries included;
+	// a database that hangs fails the batch's appends rather than blocking
+	// them forever.
+	batchTimeout = 30 * time.Second
+	// batchAttempts is how often a batch runs when it fails only because of
+	// a concurrent transaction (a deadlock, or another process storing the
+	// same ref at the same moment).
+	batchAttempts = 3
+)
+
+// appendReq is one Append call waiting for the committer.
+type appendReq struct {
+	m chat.NewMessage
+	// gone is closed when the caller stopped waiting; a request whose caller
+	// is gone before its batch begins is not written.
+	gone <-chan struct{}
+	res  chan appendResult // buffered: the committer never blocks on it
+}
+
+type appendResult struct {
+	msg chat.Message
+	dup bool
+	err error
+}
+
+// refKey is a sender's idempotency key.
+type refKey struct{ user, ref string }
+
+// storedRef is a stored message found by its refKey.
+type storedRef struct {
+	room, id, text string
+	seq            int64
+	ts             time.Time
+}
+
+// msgRow is a message about to be inserted.
+type msgRow struct {
+	room       string
+	seq        int64
+	id, userID string
+	text, ref  string // ref "" is stored as NULL
+}
+
+// Append stores one message and returns it with its room seq, id and
+// timestamp (the wall clock of its transaction, in milliseconds).
+//
+// Concurrent calls are written by a single committer goroutine in one
+// transaction per batch: a batch is whatever is queued when the previous
+// commit finishes, up to Options.BatchMax messages, and each call returns
+// after its own transaction committed. Seqs are assigned inside the
+// transaction, per room, gapless and increasing.
+//
+// Sending is idempotent per (UserID, Ref) for 24 h: when the pair is already
+// stored, Append stores nothing and returns the stored message with
+// dup = true if Room and Text are equal, chat.ErrRefConflict if they differ;
+// the same holds for two sends of one pair in the same batch. A room that was
+// never created is chat.ErrNotFound. A database failure fails the calls of
+// its batch with a wrapped error; an item the database refuses fails alone.
+//
+// When ctx ends while the call waits, Append returns ctx.Err(); the message
+// may still be committed (a later send with the same Ref finds it).
+func (db *DB) Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error) {
+	req := &appendReq{m: m, gone: ctx.Done(), res: make(chan appendResult, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return chat.Message{}, false, ErrClosed
+	}
+	select {
+	case db.queue <- req:
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return chat.Message{}, false, ctx.Err()
+	}
+	db.mu.RUnlock()
+	select {
+	case r := <-req.res:
+		return r.msg, r.dup, r.err
+	case <-ctx.Done():
+		return chat.Message{}, false, ctx.Err()
+	}
+}
+
+// runCommitter writes the queued appends batch by batch until the queue is
+// closed and drained.
+func (db *DB) runCommitter(queue <-chan *appendReq) {
+	defer close(db.committerDone)
+	batch := make([]*appendReq, 0, db.batchMax)
+	for {
+		req, ok := <-queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < db.batchMax {
+			select {
+			case req, ok := <-queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+		clear(batch)
+	}
+}
+
+// commitBatch writes one batch and answers every caller in it.
+func (db *DB) commitBatch(batch []*appendReq) {
+	live := make([]*appendReq, 0, len(batch))
+	for _, r := range batch {
+		select {
+		case <-r.gone:
+		default:
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	if db.dialect != DialectSQLite {
+		// On SQLite a cancellable context costs a watcher goroutine per
+		// statement, and there is no network to hang: its waits for locks
+		// are bounded by busy_timeout.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+	}
+	res, err := db.appendAttempts(ctx, live)
+	switch {
+	case err == nil:
+	case isItemError(err) && len(live) > 1:
+		// One message was refused: write each on its own so that only the
+		// refused one fails.
+		db.log.Debug("append batch refused, writing its messages one by one", "batch", len(live), "err", err)
+		res = make([]appendResult, len(live))
+		for i := range live {
+			one, err := db.appendAttempts(ctx, live[i:i+1])
+			if err != nil {
+				res[i].err = fmt.Errorf("store: append: %w", err)
+				continue
+			}
+			res[i] = one[0]
+		}
+	default:
+		res = make([]appendResult, len(live))
+		for i := range res {
+			res[i].err = fmt.Errorf("store: append: %w", err)
+		}
+	}
+	for i, r := range live {
+		r.res <- res[i]
+	}
+}
+
+// appendAttempts runs appendTx, again when it failed only because of a
+// concurrent transaction.
+func (db *DB) appendAttempts(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := db.appendTx(ctx, reqs)
+		if err == nil || attempt == batchAttempts || !isTransient(err) || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+// appendTx writes reqs in one transaction. It returns an error only when the
+// transaction failed; per-item outcomes (duplicates, ref conflicts, unknown
+// rooms) are in the results.
+func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
+	var (
+		rooms     []string
+		keys      []refKey
+		seenRooms = make(map[string]bool)
+		seen      = make(map[refKey]bool)
+	)
+	for _, r := range reqs {
+		if !seenRooms[r.m.Room] {
+			seenRooms[r.m.Room] = true
+			rooms = append(rooms, r.m.Room)
+		}
+		if k := (refKey{r.m.UserID, r.m.Ref}); k.ref != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	// Rooms are locked in name order, so that concurrent batches of other
+	// processes cannot deadlock on them.
+	slices.Sort(rooms)
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer rollback(tx)
+	now := truncMS(db.now())
+	exists, err := db.app.lockRooms(ctx, tx, rooms)
+	if err != nil {
+		return nil, fmt.Errorf("lock rooms: %w", err)
+	}
+	prior, err := db.app.lookupRefs(ctx, tx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("look up refs: %w", err)
+	}
+
+	var (
+		res       = make([]appendResult, len(reqs))
+		windowEnd = now.Add(-refWindow) // refs stored at or before it are free again
+		// held maps a key to the message that holds it: a stored one, or
+		// one this batch inserts (a pointer into res).
+		held      = make(map[refKey]*chat.Message)
+		followers []int // items whose key an earlier item of the batch holds
+		inserts   []int
+		counts    = make(map[string]int64)
+		stale     []string // ids of messages whose ref is past its window
+	)
+	for i, r := range reqs {
+		m := r.m
+		k := refKey{m.UserID, m.Ref}
+		if m.Ref != "" {
+			if _, ok := held[k]; ok {
+				followers = append(followers, i)
+				continue
+			}
+			if p, ok := prior[k]; ok {
+				if p.ts.After(windowEnd) {
+					pm := chat.Message{Room: p.room, Seq: p.seq, ID: p.id, FromID: m.UserID, From: m.Username, Text: p.text, TS: p.ts}
+					held[k] = &pm
+					res[i] = sameRef(pm, m)
+					continue
+				}
+				if !slices.Contains(stale, p.id) {
+					stale = append(stale, p.id)
+				}
+			}
+		}
+		if !exists[m.Room] {
+			res[i].err = chat.ErrNotFound
+			continue
+		}
+		if m.Ref != "" {
+			held[k] = &res[i].msg
+		}
+		inserts = append(inserts, i)
+		counts[m.Room]++
+	}
+
+	if len(inserts) > 0 {
+		names := make([]string, 0, len(counts))
+		for _, name := range rooms {
+			if counts[name] > 0 {
+				names = append(names, name)
+			}
+		}
+		ns := make([]int64, len(names))
+		for j, name := range names {
+			ns[j] = counts[name]
+		}
+		last, err := db.app.bump(ctx, tx, names, ns)
+		if err != nil {
+			return nil, fmt.Errorf("assign seqs: %w", err)
+		}
+		next := make(map[string]int64, len(names))
+		for _, name := range names {
+			l, ok := last[name]
+			if !ok {
+				return nil, fmt.Errorf("assign seqs: room %q is gone", name)
+			}
+			next[name] = l - counts[name] + 1
+		}
+		rows := make([]msgRow, len(inserts))
+		for j, i := range inserts {
+			m := reqs[i].m
+			id, err := uuid.NewV7()
+			if err != nil {
+				return nil, fmt.Errorf("new message id: %w", err)
+			}
+			seq := next[m.Room]
+			next[m.Room]++
+			res[i].msg = chat.Message{Room: m.Room, Seq: seq, ID: id.String(), FromID: m.UserID, From: m.Username, Text: m.Text, TS: now}
+			rows[j] = msgRow{room: m.Room, seq: seq, id: res[i].msg.ID, userID: m.UserID, text: m.Text, ref: m.Ref}
+		}
+		if len(stale) > 0 {
+			if err := db.app.clearRefs(ctx, tx, stale); err != nil {
+				return nil, fmt.Errorf("clear stale refs: %w", err)
+			}
+		}
+		if err := db.app.insert(ctx, tx, rows, db.arg(now)); err != nil {
+			return nil, fmt.Errorf("insert messages: %w", err)
+		}
+	}
+	for _, i := range followers {
+		m := reqs[i].m
+		res[i] = sameRef(*held[refKey{m.UserID, m.Ref}], m)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if db.metrics != nil {
+		db.metrics.StoreBatchSize.Observe(float64(len(reqs)))
+		db.metrics.MessagesStored.Add(float64(len(inserts)))
+	}
+	return res, nil
+}
+
+// sameRef is the outcome of sending m with a ref that held already holds.
+func sameRef(held chat.Message, m chat.NewMessage) appendResult {
+	if held.Room == m.Room && held.Text == m.Text {
+		return appendResult{msg: held, dup: true}
+	}
+	return appendResult{err: chat.ErrRefConflict}
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/chatsvc/chat/internal/chat"
+)
+
+const messageSelect = `SELECT m.room, m.seq, m.id, m.user_id, u.username, m.text, m.ts
+FROM messages m JOIN users u ON u.id = m.user_id `
+
+// History returns the newest limit messages of room with seq < before
+// (before <= 0: no bound), oldest first, and reports whether older ones
+// exist. A room that was never created is chat.ErrNotFound; one without
+// messages gives an empty, non-nil slice.
+func (db *DB) History(ctx context.Context, room string, before int64, limit int) ([]chat.Message, bool, error) {
+	limit, err := readLimit(limit)
+	if err != nil {
+		return nil, false, err
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	msgs, err := db.newest(ctx, room, limit+1,
+		messageSelect+`WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`,
+		room, before, limit+1)
+	if err != nil {
+		return nil, false, wrap("history", err)
+	}
+	more := len(msgs) > limit
+	if more {
+		msgs = msgs[1:]
+	}
+	return msgs, more, nil
+}
+
+// After returns the messages of room with seq > after, and seq <= upTo when
+// upTo > 0, oldest first. When more than limit of them exist it returns the
+// newest limit and truncated = true: the caller pages the older ones with
+// History. A room that was never created is chat.ErrNotFound.
+func (db *DB) After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error) {
+	limit, err := readLimit(limit)
+	if err != nil {
+		return nil, false, err
+	}
+	if upTo <= 0 {
+		upTo = math.MaxInt64
+	}
+	msgs, err := db.newest(ctx, room, limit+1,
+		messageSelect+`WHERE m.room = $1 AND m.seq > $2 AND m.seq <= $3 ORDER BY m.seq DESC LIMIT $4`,
+		room, after, upTo, limit+1)
+	if err != nil {
+		return nil, false, wrap("messages after", err)
+	}
+	truncated := len(msgs) > limit
+	if truncated {
+		msgs = msgs[1:]
+	}
+	return msgs, truncated, nil
+}
+
+// newest runs a query that returns messages newest first and returns them
+// oldest first. An empty result for a room that does not exist is
+// chat.ErrNotFound.
+func (db *DB) newest(ctx context.Context, room string, capHint int, query string, args ...any) ([]chat.Message, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := scanMessages(rows, min(capHint, 256))
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		if _, err := db.Room(ctx, room); err != nil {
+			return nil, err
+		}
+	}
+	slices.Reverse(msgs)
+	return msgs, nil
+}
+
+func scanMessages(rows *sql.Rows, capHint int) ([]chat.Message, error) {
+	defer rows.Close()
+	msgs := make([]chat.Message, 0, capHint)
+	for rows.Next() {
+		var m chat.Message
+		if err := rows.Scan(&m.Room, &m.Seq, &m.ID, &m.FromID, &m.From, &m.Text, msTime{&m.TS}); err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// wrap returns a *chat.Error as it is and wraps any other error with the
+// operation.
+func wrap(op string, err error) error {
+	var ce *chat.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

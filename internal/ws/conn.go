@@ -1,0 +1,446 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatsvc/chat/internal/chat"
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+)
+
+// closeCode is a close code with its contract reason.
+type closeCode struct {
+	code   int
+	reason string
+}
+
+var (
+	closeNormal         = closeCode{websocket.CloseNormalClosure, "normal"}
+	closeGoingAway      = closeCode{websocket.CloseGoingAway, "going_away"}
+	closeBinary         = closeCode{websocket.CloseUnsupportedData, "binary_not_supported"}
+	closeInvalidUTF8    = closeCode{websocket.CloseInvalidFramePayloadData, "invalid_utf8"}
+	closePolicy         = closeCode{websocket.ClosePolicyViolation, "policy_violation"}
+	closeTooLarge       = closeCode{websocket.CloseMessageTooBig, "message_too_large"}
+	closeInternal       = closeCode{websocket.CloseInternalServerErr, "internal"}
+	closeTokenExpired   = closeCode{4001, "token_expired"}
+	closeSessionRevoked = closeCode{4003, "session_revoked"}
+	closeTooSlow        = closeCode{4008, "too_slow"}
+	closeAbnormal       = closeCode{websocket.CloseAbnormalClosure, ""}
+	_                   = closePolicy
+	_                   = closeNormal
+)
+
+// Frame kinds in a socket's outgoing queue.
+const (
+	kindData     uint8 = iota // a unicast frame: ack, joined, error, …
+	kindMessage               // a chat message (counts as a delivery)
+	kindVolatile              // presence or typing: dropped first, never 4008
+	kindControl               // ping or pong
+	kindClose                 // the close frame; the last thing written
+)
+
+// outFrame is one entry of a socket's outgoing queue.
+type outFrame struct {
+	pm      *websocket.PreparedMessage // shared broadcast frame
+	data    []byte                     // unicast payload or control data
+	size    int                        // payload size before compression
+	kind    uint8
+	control int   // control message type for kindControl
+	ts      int64 // commit time in unix nanoseconds, for kindMessage
+}
+
+// conn is one WebSocket connection. The reader goroutine runs readLoop and
+// owns the room memberships; a writer goroutine exists only while the queue
+// is not empty, so an idle socket costs one goroutine.
+type conn struct {
+	hub       *Hub
+	ws        *websocket.Conn
+	cc        *countingConn // nil when the listener does not count
+	id        uint64
+	userID    string
+	username  string
+	sessionID string
+	log       *slog.Logger
+	limiter   *rate.Limiter
+
+	lastRead atomic.Int64 // unix nanoseconds of the last frame or pong
+	lastPing atomic.Int64
+	expires  atomic.Int64 // unix nanoseconds after which the socket closes with 4001
+
+	mu        sync.Mutex
+	cond      *sync.Cond // signalled when the writer takes frames off the queue
+	queue     []outFrame
+	spare     []outFrame
+	writing   bool
+	closing   bool      // a close frame is queued or the socket is gone
+	busy      bool      // the reader is carrying out a frame
+	pendClose closeCode // close to send when the current frame is done
+	sent      closeCode // the close code sent, for metrics and logs
+	received  int       // the close code received, 0 if none
+	timedOut  bool
+
+	rooms map[string]*member // owned by the reader goroutine
+}
+
+// enqueue adds f to the outgoing queue without blocking. A full queue drops
+// a volatile frame and closes the socket with 4008 for anything else.
+func (c *conn) enqueue(f outFrame) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	limit := c.hub.opt.SendQueue
+	if f.kind == kindVolatile && len(c.queue) >= limit/2 {
+		c.mu.Unlock()
+		c.hub.m.WSFramesDropped.WithLabelValues("volatile").Inc()
+		return
+	}
+	if len(c.queue) >= limit && f.kind != kindControl {
+		c.queue = c.queue[:0]
+		c.mu.Unlock()
+		c.hub.m.WSSlowConsumerDisconnects.Inc()
+		c.closeWith(closeTooSlow)
+		return
+	}
+	c.queue = append(c.queue, f)
+	c.startWriterLocked()
+	c.mu.Unlock()
+}
+
+// enqueueWait adds f to the queue, waiting while the queue is full instead
+// of closing the socket: replays are written with back-pressure.
+func (c *conn) enqueueWait(f outFrame) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.queue) >= c.hub.opt.SendQueue && !c.closing {
+		c.cond.Wait()
+	}
+	if c.closing {
+		return false
+	}
+	c.queue = append(c.queue, f)
+	c.startWriterLocked()
+	return true
+}
+
+func (c *conn) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// sendJSON queues a unicast frame.
+func (c *conn) sendJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log.Error("encode frame", "err", err)
+		return
+	}
+	c.enqueue(outFrame{data: b, size: len(b), kind: kindData})
+}
+
+func (c *conn) sendError(code, msg, ref, room string) {
+	c.sendJSON(chat.ErrorFrame{Type: chat.TypeError, Code: code, Message: msg, Ref: ref, Room: room})
+}
+
+func (c *conn) enqueueControl(typ int, data []byte) {
+	c.enqueue(outFrame{kind: kindControl, control: typ, data: data})
+}
+
+// closeWith queues the close frame cc after what is already queued (for a
+// slow consumer the queue was emptied first). When the reader is carrying
+// out a frame, the close waits until it is done, so an accepted send is
+// acknowledged before the socket closes.
+func (c *conn) closeWith(cc closeCode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	if c.busy && cc == closeGoingAway {
+		if c.pendClose.code == 0 {
+			c.pendClose = cc
+		}
+		return
+	}
+	c.closeLocked(cc)
+}
+
+func (c *conn) closeLocked(cc closeCode) {
+	c.closing = true
+	c.sent = cc
+	c.queue = append(c.queue, outFrame{kind: kindClose, data: websocket.FormatCloseMessage(cc.code, cc.reason)})
+	c.startWriterLocked()
+	c.cond.Broadcast()
+}
+
+// heartbeatTimeout ends a socket from which nothing arrived in time. No
+// close frame is sent: the peer is presumed gone.
+func (c *conn) heartbeatTimeout() {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.timedOut = true
+	c.sent = closeAbnormal
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.hub.m.WSHeartbeatTimeouts.Inc()
+	_ = c.ws.NetConn().Close()
+}
+
+// writeLoop drains the queue, coalescing each drain into one write, and
+// exits when the queue is empty.
+func (c *conn) writeLoop() {
+	m := c.hub.m
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.cond.Broadcast()
+		c.mu.Unlock()
+
+		if c.cc != nil {
+			c.cc.beginBatch()
+		}
+		deadline := time.Now().Add(c.hub.opt.WriteTimeout)
+		_ = c.ws.SetWriteDeadline(deadline)
+		var err error
+		closed := false
+		for i := range batch {
+			f := &batch[i]
+			switch f.kind {
+			case kindControl:
+				err = c.ws.WriteControl(f.control, f.data, deadline)
+			case kindClose:
+				err = c.ws.WriteControl(websocket.CloseMessage, f.data, deadline)
+				closed = true
+			default:
+				if f.pm != nil {
+					err = c.ws.WritePreparedMessage(f.pm)
+				} else {
+					c.ws.EnableWriteCompression(f.size >= compressMin)
+					err = c.ws.WriteMessage(websocket.TextMessage, f.data)
+				}
+				if err == nil {
+					m.WSFramesSent.Inc()
+					m.WSPayloadBytesSent.Add(float64(f.size))
+					if f.kind == kindMessage {
+						m.MessagesDelivered.Inc()
+						m.DeliverySeconds.Observe(float64(time.Now().UnixNano()-f.ts) / 1e9)
+					}
+				}
+			}
+			if err != nil || closed {
+				break
+			}
+		}
+		if c.cc != nil {
+			if ferr := c.cc.endBatch(); err == nil {
+				err = ferr
+			}
+		}
+		clear(batch)
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.log.Debug("websocket write failed", "err", err)
+			c.mu.Lock()
+			c.closing = true
+			c.writing = false
+			c.queue = nil
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			_ = c.ws.NetConn().Close()
+			return
+		}
+		if closed {
+			// Half-close and give the peer a moment to answer; the reader
+			// ends the connection when the answer or the deadline comes.
+			if c.cc != nil {
+				_ = c.cc.CloseWrite()
+			}
+			_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
+			c.mu.Lock()
+			c.writing = false
+			c.queue = nil
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// readBufPool holds the buffers frames are read into.
+var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// errTooLarge reports a message over the frame limit.
+var errTooLarge = errors.New("ws: message too large")
+
+// readLoop reads and carries out frames until the connection ends, then
+// cleans up. It runs on its own goroutine.
+func (c *conn) readLoop() {
+	defer c.cleanup()
+	max := int64(c.hub.opt.MaxFrameBytes)
+	for {
+		mt, r, err := c.ws.NextReader()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				c.mu.Lock()
+				c.received = ce.Code
+				if !c.closing {
+					// Answer the peer's close with the same code.
+					c.closeLocked(closeCode{code: ce.Code, reason: ce.Text})
+					c.sent = closeCode{}
+				}
+				c.mu.Unlock()
+				c.waitWriter()
+			}
+			return
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		if mt != websocket.TextMessage {
+			c.closeWith(closeBinary)
+			c.drain()
+			return
+		}
+		buf := readBufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+		if err == nil && n > max {
+			err = errTooLarge
+		}
+		if err != nil {
+			readBufPool.Put(buf)
+			if errors.Is(err, errTooLarge) {
+				c.closeWith(closeTooLarge)
+				c.drain()
+				return
+			}
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeWith(closeTooLarge)
+			}
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				c.mu.Lock()
+				c.received = ce.Code
+				c.mu.Unlock()
+			}
+			return
+		}
+		c.hub.m.WSFramesReceived.Inc()
+		data := buf.Bytes()
+		if !utf8.Valid(data) {
+			readBufPool.Put(buf)
+			c.closeWith(closeInvalidUTF8)
+			c.drain()
+			return
+		}
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			readBufPool.Put(buf)
+			continue // keep reading until the peer answers the close
+		}
+		c.busy = true
+		c.mu.Unlock()
+
+		c.handleFrame(data)
+		if buf.Cap() <= 64<<10 {
+			readBufPool.Put(buf)
+		}
+
+		c.mu.Lock()
+		c.busy = false
+		if pc := c.pendClose; pc.code != 0 && !c.closing {
+			c.closeLocked(pc)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// waitWriter waits until the queued frames (the close answer) are written.
+func (c *conn) waitWriter() {
+	deadline := time.Now().Add(closeGrace)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		w := c.writing
+		c.mu.Unlock()
+		if !w {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// drain discards what the peer still sends after a protocol error until it
+// closes or the grace period ends, so our close frame is not lost to a
+// reset.
+func (c *conn) drain() {
+	c.waitWriter()
+	nc := c.ws.NetConn()
+	_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
+	_, _ = io.Copy(io.Discard, nc)
+}
+
+// cleanup leaves every room, forgets the socket and records how it ended.
+func (c *conn) cleanup() {
+	h := c.hub
+	for name, mb := range c.rooms {
+		mb.room.leave(c, mb)
+		delete(c.rooms, name)
+	}
+	c.mu.Lock()
+	c.closing = true
+	c.queue = nil
+	c.cond.Broadcast()
+	sent, received, timedOut := c.sent, c.received, c.timedOut
+	c.mu.Unlock()
+	_ = c.ws.NetConn().Close()
+	h.removeConn(c)
+	h.releaseUser(c.userID)
+	h.m.WSConnections.Dec()
+
+	code, reason, by := sent.code, sent.reason, "server"
+	if code == 0 && received != 0 {
+		code, by = received, "client"
+	}
+	if code == 0 {
+		code = websocket.CloseAbnormalClosure
+		by = "client"
+	}
+	if timedOut {
+		reason = "heartbeat_timeout"
+	}
+	h.m.Disconnect(code)
+	level := slog.LevelInfo
+	switch code {
+	case 1003, 1007, 1009, 4008:
+		level = slog.LevelWarn
+	case 1011:
+		level = slog.LevelError
+	}
+	c.log.Log(context.Background(), level, "websocket closed", "code", code, "reason", reason, "by", by)
+	h.wg.Done()
+}

@@ -1,0 +1,188 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/chat"
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+)
+
+// subprotocol is the WebSocket subprotocol of the contract.
+const subprotocol = "chat.v1"
+
+// handshakeTimeout bounds the token check before an upgrade.
+const handshakeTimeout = 5 * time.Second
+
+// serveWS checks the token, the origin and the per-user cap, then upgrades.
+// Every refusal is a plain HTTP JSON error and no upgrade.
+func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+	fails := h.m.WSUpgradeFailures
+	if h.closing.Load() {
+		fails.WithLabelValues("shutdown").Inc()
+		writeError(w, http.StatusServiceUnavailable, chat.CodeUnavailable, "the server is shutting down")
+		return
+	}
+	token, _, err := auth.TokenFromRequest(r)
+	if err != nil {
+		if chat.ErrorCode(err) == chat.CodeInvalidRequest {
+			fails.WithLabelValues("bad_request").Inc()
+			writeError(w, http.StatusBadRequest, chat.CodeInvalidRequest, chat.ErrorMessage(err))
+			return
+		}
+		fails.WithLabelValues("unauthorized").Inc()
+		writeUnauthorized(w, chat.CodeInvalidToken, "an access token is required")
+		return
+	}
+	if !h.originAllowed(r) {
+		fails.WithLabelValues("origin").Inc()
+		writeError(w, http.StatusForbidden, chat.CodeOriginNotAllowed, "this origin may not open a socket")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
+	defer cancel()
+	claims, err := h.opt.Auth.Authenticate(ctx, token)
+	if err != nil {
+		fails.WithLabelValues("unauthorized").Inc()
+		code := chat.ErrorCode(err)
+		if code != chat.CodeTokenExpired {
+			code = chat.CodeInvalidToken
+		}
+		writeUnauthorized(w, code, chat.ErrorMessage(err))
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		fails.WithLabelValues("handshake").Inc()
+		writeError(w, http.StatusBadRequest, chat.CodeInvalidRequest, "a WebSocket upgrade is required")
+		return
+	}
+	ok, err := h.acquireUser(ctx, claims.UserID)
+	if err != nil {
+		h.log.Error("count user sockets", "user_id", claims.UserID, "err", err)
+		fails.WithLabelValues("handshake").Inc()
+		writeError(w, http.StatusServiceUnavailable, chat.CodeUnavailable, "try again later")
+		return
+	}
+	if !ok {
+		fails.WithLabelValues("too_many_connections").Inc()
+		writeError(w, http.StatusTooManyRequests, chat.CodeTooManyConnections, "too many open sockets for this user")
+		return
+	}
+	// The token never travels back in the answer: only chat.v1 is selected.
+	wsc, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.releaseUser(claims.UserID)
+		fails.WithLabelValues("handshake").Inc()
+		return
+	}
+	h.start(wsc, claims)
+}
+
+// start registers an upgraded socket, greets it and starts its reader. The
+// request and its context are not kept.
+func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims) {
+	now := time.Now()
+	c := &conn{
+		hub:       h,
+		ws:        wsc,
+		id:        h.nextID.Add(1),
+		userID:    claims.UserID,
+		username:  claims.Username,
+		sessionID: claims.SessionID,
+		limiter:   rate.NewLimiter(rate.Limit(h.opt.RateMsgs), h.opt.RateBurst),
+		rooms:     make(map[string]*member),
+	}
+	c.cond = sync.NewCond(&c.mu)
+	c.log = h.log.With("conn_id", strconv.FormatUint(c.id, 10), "user_id", c.userID)
+	c.lastRead.Store(now.UnixNano())
+	c.lastPing.Store(now.UnixNano())
+	c.expires.Store(claims.ExpiresAt.Add(h.opt.Leeway).UnixNano())
+	if cc, ok := wsc.NetConn().(*countingConn); ok {
+		c.cc = cc
+		cc.counters.Store(&byteCounters{recv: h.m.WSWireBytesReceived, sent: h.m.WSWireBytesSent})
+	}
+	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readLoop through the writer
+	wsc.SetPingHandler(func(data string) error {
+		c.lastRead.Store(time.Now().UnixNano())
+		c.enqueueControl(websocket.PongMessage, []byte(data))
+		return nil
+	})
+	wsc.SetPongHandler(func(string) error {
+		c.lastRead.Store(time.Now().UnixNano())
+		return nil
+	})
+
+	h.startMu.Lock()
+	if h.closing.Load() {
+		h.startMu.Unlock()
+		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway.code, closeGoingAway.reason), time.Now().Add(time.Second))
+		_ = wsc.Close()
+		h.releaseUser(c.userID)
+		return
+	}
+	h.wg.Add(1)
+	h.addConn(c)
+	h.startMu.Unlock()
+	h.m.WSConnections.Inc()
+	h.m.WSAccepted.Inc()
+	c.log.Debug("websocket opened")
+	c.sendJSON(chat.WelcomeFrame{
+		Type:        chat.TypeWelcome,
+		User:        chat.WelcomeUser{ID: c.userID, Username: c.username},
+		SessionID:   c.sessionID,
+		HeartbeatMS: h.opt.PingInterval.Milliseconds(),
+	})
+	go c.readLoop()
+}
+
+// originAllowed applies the origin rules: no Origin (not a browser) is
+// allowed, "null" never is, and otherwise the origin must be listed or, with
+// no list, have the request's host.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if origin == "null" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	if len(h.opt.AllowedOrigins) == 0 {
+		return strings.EqualFold(u.Host, r.Host)
+	}
+	norm := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, o := range h.opt.AllowedOrigins {
+		if strings.ToLower(strings.TrimRight(o, "/")) == norm {
+			return true
+		}
+	}
+	return false
+}
+
+// upgradeError renders a failed upgrade in the contract's JSON shape.
+func (h *Hub) upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	writeError(w, status, chat.CodeInvalidRequest, "WebSocket handshake failed: "+reason.Error())
+}
+
+func writeUnauthorized(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`"`)
+	writeError(w, http.StatusUnauthorized, code, msg)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(chat.ErrorBody{Error: chat.ErrorDetail{Code: code, Message: msg}})
+}

@@ -1,0 +1,129 @@
+package ws
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// byteCounters are the wire-byte counters a connection reports to once it
+// has been upgraded to a WebSocket.
+type byteCounters struct {
+	recv, sent prometheus.Counter
+}
+
+// countingConn sits under the WebSocket library: it counts the bytes on the
+// wire once counters are attached, and lets the writer coalesce the frames
+// of one queue drain into a single write.
+type countingConn struct {
+	net.Conn
+	counters atomic.Pointer[byteCounters]
+
+	mu       sync.Mutex
+	batching bool
+	buf      *[]byte
+}
+
+// writeBufPool holds the coalescing buffers; a buffer is held only while a
+// writer drains its queue.
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return &b }}
+
+// maxCoalesce is the size past which a coalescing buffer is flushed early.
+const maxCoalesce = 64 << 10
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		if k := c.counters.Load(); k != nil {
+			k.recv.Add(float64(n))
+		}
+	}
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.batching {
+		b := append(*c.buf, p...)
+		*c.buf = b
+		var err error
+		if len(b) >= maxCoalesce {
+			err = c.flushLocked()
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	c.mu.Unlock()
+	return c.write(p)
+}
+
+func (c *countingConn) write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		if k := c.counters.Load(); k != nil {
+			k.sent.Add(float64(n))
+		}
+	}
+	return n, err
+}
+
+// beginBatch makes later writes accumulate until endBatch.
+func (c *countingConn) beginBatch() {
+	c.mu.Lock()
+	c.batching = true
+	c.buf = writeBufPool.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+// endBatch writes what accumulated since beginBatch in one call.
+func (c *countingConn) endBatch() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.flushLocked()
+	c.batching = false
+	if cap(*c.buf) <= maxCoalesce*2 {
+		*c.buf = (*c.buf)[:0]
+		writeBufPool.Put(c.buf)
+	}
+	c.buf = nil
+	return err
+}
+
+func (c *countingConn) flushLocked() error {
+	b := *c.buf
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := c.write(b)
+	*c.buf = b[:0]
+	return err
+}
+
+// CloseWrite half-closes the connection when the transport allows it.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// Listener wraps l so that the connections it accepts can report their wire
+// bytes after a WebSocket upgrade. The service's HTTP server must accept on
+// it for the wire-byte metrics and write coalescing to work; without it the
+// hub still works.
+func Listener(l net.Listener) net.Listener { return countingListener{l} }
+
+type countingListener struct{ net.Listener }
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c}, nil
+}

@@ -1,0 +1,109 @@
+// Element builders for the chat page. Text that came from a user (names,
+// messages, room names) is only ever set with textContent.
+
+/**
+ * el makes an element: props are set as properties, except "testid" and
+ * "data" (an object) which become data- attributes; children are nodes or
+ * strings (added as text).
+ */
+export function el(tag, props = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === undefined || v === null) continue;
+    if (k === "testid") e.dataset.testid = v;
+    else if (k === "data") Object.assign(e.dataset, v);
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
+    else e[k] = v;
+  }
+  e.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return e;
+}
+
+/** formatTime shows a contract timestamp as a local hour and minute. */
+export function formatTime(ts) {
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+/** messageItem is one stored message; me is the viewer's username. */
+export function messageItem(m, me) {
+  return el(
+    "li",
+    { className: "message" + (m.from === me ? " mine" : ""), testid: "message", data: { seq: String(m.seq), from: m.from } },
+    el(
+      "div",
+      { className: "meta" },
+      el("span", { className: "from", textContent: m.from }),
+      el("time", { dateTime: m.ts, title: `${m.ts} · #${m.seq}`, textContent: formatTime(m.ts) }),
+    ),
+    el("div", { className: "text", testid: "message-text", textContent: m.text }),
+  );
+}
+
+/**
+ * pendingItem is a message written here and not acknowledged yet; a failed
+ * one offers retry and discard.
+ */
+export function pendingItem(p, me, { onRetry, onDiscard }) {
+  return el(
+    "li",
+    { className: "message mine pending" + (p.error ? " failed" : ""), testid: "pending-message", data: { ref: p.ref } },
+    el(
+      "div",
+      { className: "meta" },
+      el("span", { className: "from", textContent: me }),
+      el("span", { className: "state", textContent: p.error ? `not sent: ${p.error}` : "sending…" }),
+    ),
+    el("div", { className: "text", textContent: p.text }),
+    p.error && el("button", { type: "button", className: "link", testid: "retry", textContent: "retry", on: { click: onRetry } }),
+    p.error && el("button", { type: "button", className: "link", testid: "discard", textContent: "discard", on: { click: onDiscard } }),
+  );
+}
+
+/**
+ * insertBySeq puts li (a message with this seq) into the list in seq order,
+ * before any pending items, and reports whether it was added (false when
+ * the seq is already shown).
+ */
+export function insertBySeq(ol, li, seq) {
+  let after = ol.lastElementChild;
+  while (after && (after.dataset.testid !== "message" || Number(after.dataset.seq) > seq)) after = after.previousElementSibling;
+  if (after && Number(after.dataset.seq) === seq) return false;
+  if (after) after.after(li);
+  else ol.prepend(li);
+  return true;
+}
+
+/** roomListItem is a room of the server's list; clicking it joins. */
+export function roomListItem(room, onClick) {
+  return el(
+    "li",
+    {},
+    el(
+      "button",
+      { type: "button", className: "room-link", testid: "room-item", data: { room: room.name }, on: { click: onClick } },
+      el("span", { textContent: "#" + room.name }),
+      el("span", { className: "count", textContent: String(room.last_seq), title: `${room.last_seq} messages` }),
+    ),
+  );
+}
+
+/** joinedRoomItem is a room this page follows; clicking it opens it. */
+export function joinedRoomItem(name, isActive, onClick) {
+  const b = el("button", {
+    type: "button",
+    className: "room-link" + (isActive ? " active" : ""),
+    testid: "joined-room",
+    data: { room: name },
+    textContent: "#" + name,
+    on: { click: onClick },
+  });
+  if (isActive) b.setAttribute("aria-current", "true");
+  return el("li", {}, b);
+}
+
+/** memberItem is one user present in the room. */
+export function memberItem(name, me) {
+  return el("li", { testid: "member", data: { user: name }, textContent: name, className: name === me ? "me" : "" });
+}
