@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -31,8 +34,24 @@ func (s *server) routes(e *echo.Echo) {
 	authed.GET("/rooms/:room/messages", s.handleMessages())
 
 	if s.opt.Web != nil {
-		static := http.FileServerFS(s.opt.Web)
-		e.GET("/*", echo.WrapHandler(static))
+		e.GET("/*", s.handleWeb())
+	}
+}
+
+// handleWeb serves the embedded web client; a path it does not hold is the
+// usual JSON 404.
+func (s *server) handleWeb() echo.HandlerFunc {
+	static := http.FileServerFS(s.opt.Web)
+	return func(c echo.Context) error {
+		name := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
+		if name == "" {
+			name = "index.html"
+		}
+		if st, err := fs.Stat(s.opt.Web, name); err != nil || st.IsDir() {
+			return echo.ErrNotFound
+		}
+		static.ServeHTTP(c.Response(), c.Request())
+		return nil
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 )
 
 const (
-	// batchTimeout bounds one group-commit transaction, retries included;
-	// a database that hangs fails the batch's appends rather than blocking
-	// them forever.
+	// batchTimeout bounds one group-commit transaction on PostgreSQL,
+	// retries included: a database that stops answering fails the batch's
+	// appends rather than blocking them forever.
 	batchTimeout = 30 * time.Second
 	// batchAttempts is how often a batch runs when it fails only because of
 	// a concurrent transaction (a deadlock, or another process storing the

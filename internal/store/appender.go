@@ -155,6 +155,10 @@ func (a *sqliteAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, 
 	for chunk := range slices.Chunk(rows, sqliteChunk) {
 		var q strings.Builder
 		args := make([]any, 0, 7*len(chunk))
+		// OR FAIL: a refused row ends the statement without undoing the rows
+		// before it, so SQLite keeps no statement journal for this
+		// multi-row insert; the caller rolls the whole transaction back on
+		// any error anyway.
 		q.WriteString(`INSERT OR FAIL INTO messages (room, seq, id, user_id, text, ts, ref) VALUES `)
 		for i, r := range chunk {
 			if i > 0 {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/chatsvc/chat/internal/chat"
-	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
 )
 
@@ -18,7 +17,7 @@ const benchCallers = 200
 // benchCallers concurrent callers over 8 rooms, each append with its own
 // ref. msgs/s is the acknowledged throughput.
 func BenchmarkAppendGroupCommit(b *testing.B) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		b.Run(d, func(b *testing.B) {
 			db := storetest.Open(b, d)
 			ctx := b.Context()
@@ -51,5 +50,3 @@ func BenchmarkAppendGroupCommit(b *testing.B) {
 		})
 	}
 }
-
-var _ = store.DefaultBatchMax

@@ -261,7 +261,7 @@ func checkGapless(t *testing.T, db *store.DB, rooms []string, acks []chat.Messag
 }
 
 func TestAppendConcurrent(t *testing.T) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			m := metrics.New()
 			db := mustOpen(t, storetest.URL(t, d), store.Options{Metrics: m, BatchMax: 64})

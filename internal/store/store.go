@@ -165,6 +165,12 @@ func (db *DB) connect(ctx context.Context, target string) error {
 		// Every write goes through one connection: SQLite has a single
 		// writer anyway, and BEGIN IMMEDIATE takes the write lock up front so
 		// a transaction never fails to upgrade its lock half-way.
+		// synchronous=FULL syncs the WAL at every commit, so an acknowledged
+		// append survives a crash of the machine; temp_store=memory keeps
+		// statement journals off the disk.
+		// The DSN is a plain path, not a file: URI, so that no character of
+		// the path is URI-decoded; the driver applies the _pragma
+		// parameters to every connection it opens.
 		db.w, err = sql.Open("sqlite", target+"?"+common+
 			"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(memory)&_txlock=immediate")
 		if err != nil {

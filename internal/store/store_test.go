@@ -18,7 +18,7 @@ import (
 // unset.
 func eachDialect(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			fn(t, storetest.Open(t, d))
 		})
@@ -28,7 +28,7 @@ func eachDialect(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // eachDialectURL runs fn with the URL of a fresh database of every dialect.
 func eachDialectURL(t *testing.T, fn func(t *testing.T, url string)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			fn(t, storetest.URL(t, d))
 		})
@@ -116,7 +116,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenDialect(t *testing.T) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			if got := storetest.Open(t, d).Dialect(); got != d {
 				t.Errorf("Dialect() = %q, want %q", got, d)

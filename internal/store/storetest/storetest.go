@@ -27,8 +27,8 @@ import (
 // the tests.
 const PostgresEnv = "CHAT_TEST_POSTGRES_URL"
 
-// Dialects lists the dialects a test runs on, for a loop of t.Run.
-var Dialects = []string{store.DialectSQLite, store.DialectPostgres}
+// Dialects returns the dialects a test runs on, for a loop of t.Run.
+func Dialects() []string { return []string{store.DialectSQLite, store.DialectPostgres} }
 
 // URL returns the URL of a fresh, empty database of the dialect ("sqlite" or
 // "postgres"): a file in t.TempDir(), or a new PostgreSQL schema that is
