@@ -67,6 +67,7 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 	}
 	if f.Ref != "" && !ValidRef(f.Ref) {
 		f.Ref = ""
+		f.Room, _ = NormalizeRoom(f.Room)
 		return f, Errorf(CodeBadRequest, "ref must be 1 to 64 printable ASCII characters")
 	}
 	switch f.Type {

@@ -45,7 +45,7 @@ type envOpts struct {
 
 // forDialects runs f on SQLite and, when configured, on PostgreSQL.
 func forDialects(t *testing.T, f func(t *testing.T, dialect string)) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) { f(t, d) })
 	}
 }

@@ -1,0 +1,48 @@
+package ws
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/metrics"
+)
+
+// benchRoom builds a room with n members whose queues are drained by the
+// benchmark instead of writer goroutines, so only the fan-out is measured:
+// one encode, then one queue append per member.
+func benchRoom(b *testing.B, n int) (*room, []*conn) {
+	b.Helper()
+	h := &Hub{opt: Options{SendQueue: 1 << 20}, m: metrics.New()}
+	h.opt.defaults()
+	r := &room{hub: h, name: "bench", members: make(map[*conn]*member), users: make(map[string]*presence), ready: true}
+	conns := make([]*conn, n)
+	for i := range conns {
+		c := &conn{hub: h, userID: fmt.Sprint("u", i), username: fmt.Sprint("user", i)}
+		c.writing = true // no writer goroutine: the benchmark empties the queue
+		r.members[c] = &member{room: r, conn: c}
+		conns[i] = c
+	}
+	return r, conns
+}
+
+func benchmarkBroadcast(b *testing.B, n int) {
+	r, conns := benchRoom(b, n)
+	m := chat.Message{Room: "bench", ID: "01a2122b-2a17-709a-92ab-40bca1f6efdc", FromID: "u1", From: "user1", Text: "hello, everyone in the room", TS: time.Now()}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Seq = int64(i + 1)
+		r.deliver(m)
+		if i%64 == 63 {
+			for _, c := range conns {
+				c.queue = c.queue[:0]
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+func BenchmarkBroadcast1k(b *testing.B)  { benchmarkBroadcast(b, 1000) }
+func BenchmarkBroadcast10k(b *testing.B) { benchmarkBroadcast(b, 10000) }
