@@ -121,7 +121,7 @@ func wantCode(tb testing.TB, what string, err error, code string) {
 // eachDialect runs fn on SQLite and, when CHAT_TEST_POSTGRES_URL is set, on
 // PostgreSQL.
 func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) { fn(t, d) })
 	}
 }
