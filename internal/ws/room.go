@@ -270,7 +270,14 @@ func (r *room) broadcastLocked(v any, skip string) {
 	}
 	f := outFrame{pm: pm, size: len(b), kind: kindVolatile}
 	for c, mb := range r.members {
-		if c.userID == skip || mb.replaying {
+		if c.userID == skip {
+			continue
+		}
+		if mb.replaying {
+			// Held back with the live messages until the joined frame is out.
+			if len(mb.pending) < r.hub.opt.SendQueue {
+				mb.pending = append(mb.pending, f)
+			}
 			continue
 		}
 		c.enqueue(f)

@@ -185,129 +185,135 @@ func TestManySendersGapless(t *testing.T) {
 }
 
 func TestRefIdempotency(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{})
-	p := e.user("alice")
-	a := e.dial(p.AccessToken)
-	a.join("r", -1)
-	a.send(frame{"type": "send", "room": "r", "text": "once", "ref": "same-ref"})
-	first := a.expect("ack")
-	a.expect("message")
-	a.c.Close()
+	forDialects(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect, envOpts{})
+		p := e.user("alice")
+		a := e.dial(p.AccessToken)
+		a.join("r", -1)
+		a.send(frame{"type": "send", "room": "r", "text": "once", "ref": "same-ref"})
+		first := a.expect("ack")
+		a.expect("message")
+		a.c.Close()
 
-	a2 := e.dial(p.AccessToken)
-	a2.join("r", -1)
-	a2.send(frame{"type": "send", "room": "r", "text": "once", "ref": "same-ref"})
-	again := a2.expect("ack")
-	if again.str("id") != first.str("id") || again.num("seq") != first.num("seq") || again.str("ts") != first.str("ts") {
-		t.Fatalf("resend ack %v, first %v", again, first)
-	}
-	a2.send(frame{"type": "send", "room": "r", "text": "different", "ref": "same-ref"})
-	if f := a2.expect("error"); f.str("code") != chat.CodeRefConflict || f.str("ref") != "same-ref" {
-		t.Fatalf("conflict = %v", f)
-	}
-	// Nothing new was stored or delivered: the next send gets seq 2.
-	if ack := a2.sendMsg("r", "next"); ack.num("seq") != 2 {
-		t.Fatalf("next seq = %d", ack.num("seq"))
-	}
+		a2 := e.dial(p.AccessToken)
+		a2.join("r", -1)
+		a2.send(frame{"type": "send", "room": "r", "text": "once", "ref": "same-ref"})
+		again := a2.expect("ack")
+		if again.str("id") != first.str("id") || again.num("seq") != first.num("seq") || again.str("ts") != first.str("ts") {
+			t.Fatalf("resend ack %v, first %v", again, first)
+		}
+		a2.send(frame{"type": "send", "room": "r", "text": "different", "ref": "same-ref"})
+		if f := a2.expect("error"); f.str("code") != chat.CodeRefConflict || f.str("ref") != "same-ref" {
+			t.Fatalf("conflict = %v", f)
+		}
+		// Nothing new was stored or delivered: the next send gets seq 2.
+		if ack := a2.sendMsg("r", "next"); ack.num("seq") != 2 {
+			t.Fatalf("next seq = %d", ack.num("seq"))
+		}
+	})
 }
 
 func TestErrorFramesKeepSocket(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
-	a := e.dial(e.user("alice").AccessToken)
-	a.expect("welcome")
-	a.join("one", -1)
-	tests := []struct {
-		name string
-		raw  string
-		code string
-		ref  string
-		room string
-	}{
-		{"not json", `hello`, chat.CodeBadRequest, "", ""},
-		{"array", `[1,2]`, chat.CodeBadRequest, "", ""},
-		{"unknown type", `{"type":"dance","ref":"r1"}`, chat.CodeBadRequest, "r1", ""},
-		{"missing type", `{"room":"one"}`, chat.CodeBadRequest, "", "one"},
-		{"missing room", `{"type":"join"}`, chat.CodeBadRequest, "", ""},
-		{"bad room", `{"type":"join","room":"no spaces!","ref":"r2"}`, chat.CodeInvalidRoom, "r2", ""},
-		{"long room", `{"type":"join","room":"` + strings.Repeat("a", 65) + `"}`, chat.CodeInvalidRoom, "", ""},
-		{"since string", `{"type":"join","room":"one","since":"5","ref":"r3"}`, chat.CodeBadRequest, "r3", "one"},
-		{"since negative", `{"type":"join","room":"one","since":-1}`, chat.CodeBadRequest, "", "one"},
-		{"send without ref", `{"type":"send","room":"one","text":"x"}`, chat.CodeBadRequest, "", "one"},
-		{"bad ref", `{"type":"send","room":"one","text":"x","ref":"` + strings.Repeat("r", 65) + `"}`, chat.CodeBadRequest, "", "one"},
-		{"send without text", `{"type":"send","room":"one","ref":"r4"}`, chat.CodeBadRequest, "r4", "one"},
-		{"not joined", `{"type":"send","room":"two","text":"x","ref":"r5"}`, chat.CodeNotJoined, "r5", "two"},
-		{"typing not joined", `{"type":"typing","room":"two"}`, chat.CodeNotJoined, "", "two"},
-		{"text empty", `{"type":"send","room":"one","text":"  \n ","ref":"r6"}`, chat.CodeTextEmpty, "r6", "one"},
-		{"text too long", `{"type":"send","room":"one","text":"12345678901","ref":"r7"}`, chat.CodeTextTooLong, "r7", "one"},
-		{"control char", `{"type":"send","room":"one","text":"a\u0001b","ref":"r8"}`, chat.CodeBadRequest, "r8", "one"},
-		{"auth garbage", `{"type":"auth","token":"nope","ref":"r9"}`, chat.CodeInvalidToken, "r9", ""},
-		{"auth missing token", `{"type":"auth"}`, chat.CodeBadRequest, "", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a.sendRaw(1, []byte(tc.raw))
-			f := a.expect("error")
-			if f.str("code") != tc.code || f.str("ref") != tc.ref || f.str("room") != tc.room || f.str("message") == "" {
-				t.Fatalf("got %v, want code %s ref %q room %q", f, tc.code, tc.ref, tc.room)
-			}
-		})
-	}
-	a.join("two", -1)
-	a.send(frame{"type": "join", "room": "three", "ref": "r10"})
-	if f := a.expect("error"); f.str("code") != chat.CodeTooManyRooms {
-		t.Fatalf("third room: %v", f)
-	}
-	a.send(frame{"type": "leave", "room": "two", "ref": "r11"})
-	if f := a.expect("left"); f.str("room") != "two" || f.str("ref") != "r11" {
-		t.Fatalf("left = %v", f)
-	}
-	a.join("three", -1)
-	// Leaving a room never joined is answered too.
-	a.send(frame{"type": "leave", "room": "never"})
-	a.expect("left")
-	// The socket still works.
-	a.sendMsg("one", "still here")
+	forDialects(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect, envOpts{hub: func(o *ws.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
+		a := e.dial(e.user("alice").AccessToken)
+		a.expect("welcome")
+		a.join("one", -1)
+		tests := []struct {
+			name string
+			raw  string
+			code string
+			ref  string
+			room string
+		}{
+			{"not json", `hello`, chat.CodeBadRequest, "", ""},
+			{"array", `[1,2]`, chat.CodeBadRequest, "", ""},
+			{"unknown type", `{"type":"dance","ref":"r1"}`, chat.CodeBadRequest, "r1", ""},
+			{"missing type", `{"room":"one"}`, chat.CodeBadRequest, "", "one"},
+			{"missing room", `{"type":"join"}`, chat.CodeBadRequest, "", ""},
+			{"bad room", `{"type":"join","room":"no spaces!","ref":"r2"}`, chat.CodeInvalidRoom, "r2", ""},
+			{"long room", `{"type":"join","room":"` + strings.Repeat("a", 65) + `"}`, chat.CodeInvalidRoom, "", ""},
+			{"since string", `{"type":"join","room":"one","since":"5","ref":"r3"}`, chat.CodeBadRequest, "r3", "one"},
+			{"since negative", `{"type":"join","room":"one","since":-1}`, chat.CodeBadRequest, "", "one"},
+			{"send without ref", `{"type":"send","room":"one","text":"x"}`, chat.CodeBadRequest, "", "one"},
+			{"bad ref", `{"type":"send","room":"one","text":"x","ref":"` + strings.Repeat("r", 65) + `"}`, chat.CodeBadRequest, "", "one"},
+			{"send without text", `{"type":"send","room":"one","ref":"r4"}`, chat.CodeBadRequest, "r4", "one"},
+			{"not joined", `{"type":"send","room":"two","text":"x","ref":"r5"}`, chat.CodeNotJoined, "r5", "two"},
+			{"typing not joined", `{"type":"typing","room":"two"}`, chat.CodeNotJoined, "", "two"},
+			{"text empty", `{"type":"send","room":"one","text":"  \n ","ref":"r6"}`, chat.CodeTextEmpty, "r6", "one"},
+			{"text too long", `{"type":"send","room":"one","text":"12345678901","ref":"r7"}`, chat.CodeTextTooLong, "r7", "one"},
+			{"control char", `{"type":"send","room":"one","text":"a\u0001b","ref":"r8"}`, chat.CodeBadRequest, "r8", "one"},
+			{"auth garbage", `{"type":"auth","token":"nope","ref":"r9"}`, chat.CodeInvalidToken, "r9", ""},
+			{"auth missing token", `{"type":"auth"}`, chat.CodeBadRequest, "", ""},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				a.sendRaw(1, []byte(tc.raw))
+				f := a.expect("error")
+				if f.str("code") != tc.code || f.str("ref") != tc.ref || f.str("room") != tc.room || f.str("message") == "" {
+					t.Fatalf("got %v, want code %s ref %q room %q", f, tc.code, tc.ref, tc.room)
+				}
+			})
+		}
+		a.join("two", -1)
+		a.send(frame{"type": "join", "room": "three", "ref": "r10"})
+		if f := a.expect("error"); f.str("code") != chat.CodeTooManyRooms {
+			t.Fatalf("third room: %v", f)
+		}
+		a.send(frame{"type": "leave", "room": "two", "ref": "r11"})
+		if f := a.expect("left"); f.str("room") != "two" || f.str("ref") != "r11" {
+			t.Fatalf("left = %v", f)
+		}
+		a.join("three", -1)
+		// Leaving a room never joined is answered too.
+		a.send(frame{"type": "leave", "room": "never"})
+		a.expect("left")
+		// The socket still works.
+		a.sendMsg("one", "still here")
+	})
 }
 
 func TestTypingAndPresence(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{})
-	a := e.dial(e.user("alice").AccessToken)
-	b := e.dial(e.user("bob").AccessToken)
-	a.expect("welcome")
-	b.expect("welcome")
-	a.join("room", -1)
-	b.join("room", -1)
-	p := a.expect("presence")
-	if p.str("event") != "join" || p.str("user") != "bob" || p.str("room") != "room" || p.str("user_id") == "" {
-		t.Fatalf("presence = %v", p)
-	}
-	// A second socket of bob brings no new presence event.
-	b2 := e.dial(e.user("bob").AccessToken)
-	b2.join("room", -1)
+	forDialects(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect, envOpts{})
+		a := e.dial(e.user("alice").AccessToken)
+		b := e.dial(e.user("bob").AccessToken)
+		a.expect("welcome")
+		b.expect("welcome")
+		a.join("room", -1)
+		b.join("room", -1)
+		p := a.expect("presence")
+		if p.str("event") != "join" || p.str("user") != "bob" || p.str("room") != "room" || p.str("user_id") == "" {
+			t.Fatalf("presence = %v", p)
+		}
+		// A second socket of bob brings no new presence event.
+		b2 := e.dial(e.user("bob").AccessToken)
+		b2.join("room", -1)
 
-	b.send(frame{"type": "typing", "room": "room"})
-	b.send(frame{"type": "typing", "room": "room"}) // within 3 s: dropped
-	f := a.expect("typing")
-	if f.str("from") != "bob" || f.str("room") != "room" {
-		t.Fatalf("typing = %v", f)
-	}
-	// bob's sockets do not get their own typing; alice gets exactly one.
-	if f, err := b2.tryRead(300 * time.Millisecond); err == nil {
-		t.Fatalf("bob's other socket got %v", f)
-	}
-	if f, err := a.tryRead(300 * time.Millisecond); err == nil {
-		t.Fatalf("second typing relayed: %v", f)
-	}
-	b.send(frame{"type": "leave", "room": "room"})
-	b.expect("left")
-	if f, err := a.tryRead(300 * time.Millisecond); err == nil {
-		t.Fatalf("presence leave while bob still has a socket: %v", f)
-	}
-	b2.c.Close()
-	p = a.expect("presence")
-	if p.str("event") != "leave" || p.str("user") != "bob" {
-		t.Fatalf("presence = %v", p)
-	}
+		b.send(frame{"type": "typing", "room": "room"})
+		b.send(frame{"type": "typing", "room": "room"}) // within 3 s: dropped
+		f := a.expect("typing")
+		if f.str("from") != "bob" || f.str("room") != "room" {
+			t.Fatalf("typing = %v", f)
+		}
+		// bob's sockets do not get their own typing; alice gets exactly one.
+		if f, err := b2.tryRead(300 * time.Millisecond); err == nil {
+			t.Fatalf("bob's other socket got %v", f)
+		}
+		if f, err := a.tryRead(300 * time.Millisecond); err == nil {
+			t.Fatalf("second typing relayed: %v", f)
+		}
+		b.send(frame{"type": "leave", "room": "room"})
+		b.expect("left")
+		if f, err := a.tryRead(300 * time.Millisecond); err == nil {
+			t.Fatalf("presence leave while bob still has a socket: %v", f)
+		}
+		b2.c.Close()
+		p = a.expect("presence")
+		if p.str("event") != "leave" || p.str("user") != "bob" {
+			t.Fatalf("presence = %v", p)
+		}
+	})
 }
 
 func TestPresenceLimit(t *testing.T) {
