@@ -120,9 +120,8 @@ func New() *Metrics {
 	for _, r := range []string{"success", "invalid", "reused", "error"} {
 		m.AuthRefreshes.WithLabelValues(r)
 	}
-	for _, r := range []string{"typing", "presence"} {
-		m.WSFramesDropped.WithLabelValues(r)
-	}
+	// The hub drops presence and typing frames alike, as "volatile".
+	m.WSFramesDropped.WithLabelValues("volatile")
 	return m
 }
 

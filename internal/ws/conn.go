@@ -39,6 +39,33 @@ var (
 	_                   = closeNormal
 )
 
+// closeReasons names the close codes in logs. A close the client started is
+// logged under these names, never under the client's own free text; 1005 is
+// a close frame without a code, 1006 a connection that ended without one.
+var closeReasons = map[int]string{
+	closeNormal.code:                closeNormal.reason,
+	closeGoingAway.code:             closeGoingAway.reason,
+	closeBinary.code:                closeBinary.reason,
+	closeInvalidUTF8.code:           closeInvalidUTF8.reason,
+	closePolicy.code:                closePolicy.reason,
+	closeTooLarge.code:              closeTooLarge.reason,
+	closeInternal.code:              closeInternal.reason,
+	websocket.CloseTryAgainLater:    "try_again_later",
+	closeTokenExpired.code:          closeTokenExpired.reason,
+	closeSessionRevoked.code:        closeSessionRevoked.reason,
+	closeTooSlow.code:               closeTooSlow.reason,
+	websocket.CloseNoStatusReceived: "no_status",
+	websocket.CloseAbnormalClosure:  "abnormal_closure",
+}
+
+// reasonFor returns the log name of close code code.
+func reasonFor(code int) string {
+	if r, ok := closeReasons[code]; ok {
+		return r
+	}
+	return "other"
+}
+
 // Frame kinds in a socket's outgoing queue.
 const (
 	kindData     uint8 = iota // a unicast frame: ack, joined, error, …
@@ -55,7 +82,7 @@ type outFrame struct {
 	size    int                        // payload size before compression
 	kind    uint8
 	control int   // control message type for kindControl
-	ts      int64 // commit time in unix nanoseconds, for kindMessage
+	ts      int64 // commit time in unix nanoseconds of a live kindMessage; 0 for a replayed one
 }
 
 // conn is one WebSocket connection. The reader goroutine runs readLoop and
@@ -234,10 +261,11 @@ func (c *conn) writeLoop() {
 				err = c.ws.WriteControl(websocket.CloseMessage, f.data, deadline)
 				closed = true
 			default:
+				// Prepared frames follow the setting too: it is per write.
+				c.ws.EnableWriteCompression(f.size >= compressMin)
 				if f.pm != nil {
 					err = c.ws.WritePreparedMessage(f.pm)
 				} else {
-					c.ws.EnableWriteCompression(f.size >= compressMin)
 					err = c.ws.WriteMessage(websocket.TextMessage, f.data)
 				}
 				if err == nil {
@@ -245,7 +273,9 @@ func (c *conn) writeLoop() {
 					m.WSPayloadBytesSent.Add(float64(f.size))
 					if f.kind == kindMessage {
 						m.MessagesDelivered.Inc()
-						m.DeliverySeconds.Observe(float64(time.Now().UnixNano()-f.ts) / 1e9)
+						if f.ts != 0 {
+							m.DeliverySeconds.Observe(float64(time.Now().UnixNano()-f.ts) / 1e9)
+						}
 					}
 				}
 			}
@@ -432,6 +462,9 @@ func (c *conn) cleanup() {
 	}
 	if timedOut {
 		reason = "heartbeat_timeout"
+	}
+	if reason == "" || by == "client" {
+		reason = reasonFor(code)
 	}
 	h.m.Disconnect(code)
 	level := slog.LevelInfo

@@ -103,6 +103,7 @@ func (c *conn) join(f chat.ClientFrame) {
 			if err != nil {
 				continue
 			}
+			fr.ts = 0 // a replay is a delivery, but its age is no delivery latency
 			if !c.enqueueWait(fr) {
 				return
 			}
