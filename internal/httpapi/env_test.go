@@ -66,7 +66,7 @@ type env struct {
 // PostgreSQL.
 func forDialects(t *testing.T, f func(t *testing.T, dialect string)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(d, func(t *testing.T) { f(t, d) })
 	}
 }

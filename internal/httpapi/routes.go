@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -12,6 +14,11 @@ import (
 
 // routes installs every route of the service. This is the one place to see
 // the whole HTTP surface.
+//
+// Middleware is attached to each route rather than to a group: Echo gives a
+// group with middleware a catch-all route, which would answer every unknown
+// path below it through that middleware (a 401 from the auth check instead
+// of Echo's own 404 or 405).
 func (s *server) routes(e *echo.Echo) {
 	e.GET("/healthz", s.handleHealth())
 	e.GET("/readyz", s.handleReady())
@@ -22,36 +29,42 @@ func (s *server) routes(e *echo.Echo) {
 		e.GET("/ws", echo.WrapHandler(s.opt.WS))
 	}
 
-	api := e.Group("/api/v1", middleware.BodyLimit("64K"), noStore)
-	api.POST("/auth/register", s.handleRegister())
-	api.POST("/auth/login", s.handleLogin())
-	api.POST("/auth/refresh", s.handleRefresh())
-	api.POST("/auth/logout", s.handleLogout())
+	// The limit is given in bytes: Echo reads "64K" as 64 000.
+	rest := []echo.MiddlewareFunc{middleware.BodyLimit(strconv.Itoa(MaxBodyBytes)), noStore}
+	authed := append(slices.Clone(rest), s.opt.Auth.Middleware())
 
-	authed := api.Group("", s.opt.Auth.Middleware())
-	authed.GET("/me", s.handleMe())
-	authed.GET("/rooms", s.handleRooms())
-	authed.GET("/rooms/:room/messages", s.handleMessages())
+	api := e.Group("/api/v1")
+	api.POST("/auth/register", s.handleRegister(), rest...)
+	api.POST("/auth/login", s.handleLogin(), rest...)
+	api.POST("/auth/refresh", s.handleRefresh(), rest...)
+	api.POST("/auth/logout", s.handleLogout(), rest...)
+	api.GET("/me", s.handleMe(), authed...)
+	api.GET("/rooms", s.handleRooms(), authed...)
+	api.GET("/rooms/:room/messages", s.handleMessages(), authed...)
 
 	if s.opt.Web != nil {
-		e.GET("/*", s.handleWeb())
+		s.webRoutes(e, s.opt.Web)
 	}
 }
 
-// handleWeb serves the embedded web client; a path it does not hold is the
-// usual JSON 404.
-func (s *server) handleWeb() echo.HandlerFunc {
-	static := http.FileServerFS(s.opt.Web)
-	return func(c echo.Context) error {
-		name := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
-		if name == "" {
-			name = "index.html"
+// webRoutes serves each file of the web client at its own path, and each
+// index.html at its directory too. There is no catch-all route, so an
+// unknown path gets Echo's JSON 404 and an API path with the wrong method
+// its 405.
+func (s *server) webRoutes(e *echo.Echo, files fs.FS) {
+	h := echo.WrapHandler(http.FileServerFS(files))
+	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		if st, err := fs.Stat(s.opt.Web, name); err != nil || st.IsDir() {
-			return echo.ErrNotFound
+		e.GET("/"+p, h)
+		if path.Base(p) == "index.html" {
+			e.GET("/"+strings.TrimSuffix(p, "index.html"), h)
 		}
-		static.ServeHTTP(c.Response(), c.Request())
 		return nil
+	})
+	if err != nil {
+		s.log.Error("list web client files", "err", err)
 	}
 }
 

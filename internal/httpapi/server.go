@@ -102,7 +102,7 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		route := c.Path()
-		if route == "" || c.Response().Status == http.StatusNotFound && route == "/*" {
+		if route == "" {
 			route = "unmatched"
 		}
 		req := c.Request()
