@@ -60,6 +60,9 @@ type Metrics struct {
 	// RateLimitedWS, RateLimitedLogin and RateLimitedRegister are the
 	// resolved children of RateLimited.
 	RateLimitedWS, RateLimitedLogin, RateLimitedRegister prometheus.Counter
+	// WSFramesDroppedVolatile is the resolved child of WSFramesDropped for
+	// presence and typing frames.
+	WSFramesDroppedVolatile prometheus.Counter
 }
 
 // New builds the collectors on a fresh registry together with the Go,
@@ -121,7 +124,7 @@ func New() *Metrics {
 		m.AuthRefreshes.WithLabelValues(r)
 	}
 	// The hub drops presence and typing frames alike, as "volatile".
-	m.WSFramesDropped.WithLabelValues("volatile")
+	m.WSFramesDroppedVolatile = m.WSFramesDropped.WithLabelValues("volatile")
 	return m
 }
 

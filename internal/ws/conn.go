@@ -35,8 +35,6 @@ var (
 	closeSessionRevoked = closeCode{4003, "session_revoked"}
 	closeTooSlow        = closeCode{4008, "too_slow"}
 	closeAbnormal       = closeCode{websocket.CloseAbnormalClosure, ""}
-	_                   = closePolicy
-	_                   = closeNormal
 )
 
 // closeReasons names the close codes in logs. A close the client started is
@@ -129,7 +127,7 @@ func (c *conn) enqueue(f outFrame) {
 	limit := c.hub.opt.SendQueue
 	if f.kind == kindVolatile && len(c.queue) >= limit/2 {
 		c.mu.Unlock()
-		c.hub.m.WSFramesDropped.WithLabelValues("volatile").Inc()
+		c.hub.m.WSFramesDroppedVolatile.Inc()
 		return
 	}
 	if len(c.queue) >= limit && f.kind != kindControl {

@@ -93,7 +93,7 @@ func (c *conn) join(f chat.ClientFrame) {
 		msgs, trunc, err := h.opt.Store.After(ctx, f.Room, *f.Since, last, h.opt.ReplayLimit)
 		if err != nil {
 			c.log.Error("join: replay", "room", f.Room, "err", err)
-			c.finishReplay(mb, last)
+			c.finishReplay(mb)
 			c.sendError(chat.CodeInternal, "could not read the room's history", f.Ref, f.Room)
 			return
 		}
@@ -114,12 +114,12 @@ func (c *conn) join(f chat.ClientFrame) {
 	if err == nil {
 		c.enqueueWait(outFrame{data: b, size: len(b), kind: kindData})
 	}
-	c.finishReplay(mb, last)
+	c.finishReplay(mb)
 }
 
 // finishReplay queues the live messages held back during the replay and
 // makes the membership live.
-func (c *conn) finishReplay(mb *member, last int64) {
+func (c *conn) finishReplay(mb *member) {
 	r := mb.room
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -3,7 +3,9 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
@@ -26,7 +28,7 @@ type room struct {
 
 	holders int // members and joins in progress; guarded by the shard lock
 
-	mu       mutex
+	mu       sync.Mutex
 	ready    bool  // last is known
 	last     int64 // newest seq delivered in order
 	members  map[*conn]*member
@@ -51,7 +53,7 @@ type member struct {
 }
 
 func (h *Hub) roomShardOf(name string) *roomSet {
-	return &h.roomShard[maphashString(h.seed, name)%roomShards]
+	return &h.roomShard[maphash.String(h.seed, name)%roomShards]
 }
 
 // getRoom returns the room, creating it, and holds it until releaseRoom.
