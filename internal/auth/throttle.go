@@ -181,3 +181,64 @@ func (m *MemThrottle) evictOne() {
 		return
 	}
 }
+
+// fallbackThrottle answers from primary, or from fallback while primary
+// fails.
+type fallbackThrottle struct {
+	primary, fallback Throttle
+	onError           func(error)
+}
+
+// NewFallbackThrottle returns a Throttle that uses primary (the shared one,
+// in Redis) and, for each call where primary fails, calls onError with the
+// error and answers from fallback (an in-process MemThrottle) instead. A
+// Redis outage thus loosens a limit from all nodes to each node rather than
+// failing logins. onError is called on every failed call, concurrently; the
+// caller counts it and decides how often to log. A call whose ctx is already
+// done returns primary's error as it is, without fallback or onError: the
+// request is over and the shared store is not to blame. Reset clears the key
+// in both, so counts taken during an outage do not linger into the next one.
+func NewFallbackThrottle(primary, fallback Throttle, onError func(error)) Throttle {
+	if onError == nil {
+		onError = func(error) {}
+	}
+	return &fallbackThrottle{primary: primary, fallback: fallback, onError: onError}
+}
+
+// failedOver reports whether the call should be answered by the fallback,
+// calling onError when it should.
+func (f *fallbackThrottle) failedOver(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	f.onError(err)
+	return true
+}
+
+// Blocked implements Throttle.
+func (f *fallbackThrottle) Blocked(ctx context.Context, key string) (time.Duration, error) {
+	d, err := f.primary.Blocked(ctx, key)
+	if f.failedOver(ctx, err) {
+		return f.fallback.Blocked(ctx, key)
+	}
+	return d, err
+}
+
+// Hit implements Throttle.
+func (f *fallbackThrottle) Hit(ctx context.Context, key string) (time.Duration, error) {
+	d, err := f.primary.Hit(ctx, key)
+	if f.failedOver(ctx, err) {
+		return f.fallback.Hit(ctx, key)
+	}
+	return d, err
+}
+
+// Reset implements Throttle.
+func (f *fallbackThrottle) Reset(ctx context.Context, key string) error {
+	ferr := f.fallback.Reset(ctx, key)
+	err := f.primary.Reset(ctx, key)
+	if f.failedOver(ctx, err) {
+		return ferr
+	}
+	return err
+}
