@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/auth"
-	"github.com/chatsvc/chat/internal/broker"
+	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/config"
 	"github.com/chatsvc/chat/internal/httpapi"
 	"github.com/chatsvc/chat/internal/metrics"
@@ -80,7 +80,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	node := newNodeID()
-	mem := broker.NewMemory()
+	nb, err := newNodeBroker(ctx, cfg, node, log, m)
+	if err != nil {
+		return err
+	}
+	defer nb.close()
 	var hub *ws.Hub
 	authSvc := auth.NewService(auth.ServiceOptions{
 		Store:             db,
@@ -88,9 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Hasher:            auth.NewHasher(0),
 		RefreshTTL:        cfg.RefreshTTL,
 		AllowRegistration: cfg.AllowRegistration,
-		LoginThrottle:     auth.NewMemThrottle(auth.Rate(cfg.LoginRate), nil),
-		LoginIPThrottle:   auth.NewMemThrottle(auth.Rate(cfg.LoginIPRate), nil),
-		RegisterThrottle:  auth.NewMemThrottle(auth.Rate(cfg.RegisterRate), nil),
+		LoginThrottle:     nb.throttle("login", auth.Rate(cfg.LoginRate)),
+		LoginIPThrottle:   nb.throttle("login-ip", auth.Rate(cfg.LoginIPRate)),
+		RegisterThrottle:  nb.throttle("register", auth.Rate(cfg.RegisterRate)),
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},
@@ -100,7 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hub = ws.NewHub(ws.Options{
 		Auth:               authSvc,
 		Store:              db,
-		Broker:             mem,
+		Broker:             nb.broker,
+		Conns:              nb.conns,
 		Metrics:            m,
 		Logger:             log,
 		Node:               node,
@@ -119,8 +124,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateBurst:          cfg.RateBurst,
 		Leeway:             cfg.JWTLeeway,
 	})
-	detach := mem.Attach(hub.HandleEvent)
-	defer detach()
+	nb.start(func(ev chat.Event) {
+		if ev.Kind == chat.EventRevoke {
+			// A session revoked on another node must not outlive this
+			// node's short session cache either.
+			authSvc.Forget(ev.SessionID)
+		}
+		hub.HandleEvent(ev)
+	})
 
 	var draining atomic.Bool
 	ready := func(ctx context.Context) []string {
@@ -133,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := db.Ping(cctx); err != nil {
 			failed = append(failed, "database")
 		}
-		if err := mem.Ping(cctx); err != nil {
+		if err := nb.ping(cctx); err != nil {
 			failed = append(failed, "broker")
 		}
 		return failed
@@ -169,7 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		go func() { serveErr <- msrv.Serve(mln) }()
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "node", node, "db", db.Dialect(), "broker", "memory")
+	log.Info("listening", "addr", ln.Addr().String(), "node", node, "db", db.Dialect(), "broker", nb.kind)
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
 
 	var bg sync.WaitGroup
@@ -210,6 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Wait()
 	bgCancel()
 	bg.Wait()
+	nb.close()
 	if err := db.Close(); err != nil {
 		log.Error("close database", "err", err)
 	}

@@ -8,6 +8,17 @@ const (
 	EventRevoke   = "revoke"
 )
 
+// Event kinds a broker hands to its own node's hub; they never travel
+// between nodes.
+const (
+	// EventResync asks the hub to check Room against the store (every room
+	// when Room is empty, and then also to announce its presence again).
+	EventResync = "resync"
+	// EventNodeGone tells the hub that Node stopped answering: the users
+	// present only there have left.
+	EventNodeGone = "node_gone"
+)
+
 // Event is what one node tells the others: a stored message, a presence
 // change, a typing notice or a revoked session. Node names the node that
 // published it, so a node can ignore its own events.
@@ -20,4 +31,11 @@ type Event struct {
 	Username  string   `json:"un,omitempty"`
 	Presence  string   `json:"p,omitempty"`
 	SessionID string   `json:"s,omitempty"`
+}
+
+// PresentUser is a user present in a room on a node.
+type PresentUser struct {
+	Node     string
+	UserID   string
+	Username string
 }

@@ -96,6 +96,7 @@ type conn struct {
 	sessionID string
 	log       *slog.Logger
 	limiter   *rate.Limiter
+	shared    bool // counted by the shared ConnLimiter
 
 	lastRead atomic.Int64 // unix nanoseconds of the last frame or pong
 	lastPing atomic.Int64
@@ -447,7 +448,7 @@ func (c *conn) cleanup() {
 	c.mu.Unlock()
 	_ = c.ws.NetConn().Close()
 	h.removeConn(c)
-	h.releaseUser(c.userID)
+	h.releaseUser(c.userID, c.shared)
 	h.m.WSConnections.Dec()
 
 	code, reason, by := sent.code, sent.reason, "server"

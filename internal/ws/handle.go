@@ -59,6 +59,7 @@ func (c *conn) join(f chat.ClientFrame) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	r.loadPresence()
 	stored, err := h.opt.Store.EnsureRoom(ctx, f.Room)
 	if err != nil {
 		c.log.Error("join: ensure room", "room", f.Room, "err", err)

@@ -64,13 +64,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, chat.CodeInvalidRequest, "a WebSocket upgrade is required")
 		return
 	}
-	ok, err := h.acquireUser(ctx, claims.UserID)
-	if err != nil {
-		h.log.Error("count user sockets", "user_id", claims.UserID, "err", err)
-		fails.WithLabelValues("handshake").Inc()
-		writeError(w, http.StatusServiceUnavailable, chat.CodeUnavailable, "try again later")
-		return
-	}
+	shared, ok := h.acquireUser(ctx, claims.UserID)
 	if !ok {
 		fails.WithLabelValues("too_many_connections").Inc()
 		writeError(w, http.StatusTooManyRequests, chat.CodeTooManyConnections, "too many open sockets for this user")
@@ -79,16 +73,16 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The token never travels back in the answer: only chat.v1 is selected.
 	wsc, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		h.releaseUser(claims.UserID)
+		h.releaseUser(claims.UserID, shared)
 		fails.WithLabelValues("handshake").Inc()
 		return
 	}
-	h.start(wsc, claims)
+	h.start(wsc, claims, shared)
 }
 
 // start registers an upgraded socket, greets it and starts its reader. The
 // request and its context are not kept.
-func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims) {
+func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
 	now := time.Now()
 	c := &conn{
 		hub:       h,
@@ -99,6 +93,7 @@ func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims) {
 		sessionID: claims.SessionID,
 		limiter:   rate.NewLimiter(rate.Limit(h.opt.RateMsgs), h.opt.RateBurst),
 		rooms:     make(map[string]*member),
+		shared:    sharedSlot,
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.log = h.log.With("conn_id", strconv.FormatUint(c.id, 10), "user_id", c.userID)
@@ -125,7 +120,7 @@ func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims) {
 		h.startMu.Unlock()
 		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway.code, closeGoingAway.reason), time.Now().Add(time.Second))
 		_ = wsc.Close()
-		h.releaseUser(c.userID)
+		h.releaseUser(c.userID, c.shared)
 		return
 	}
 	h.wg.Add(1)

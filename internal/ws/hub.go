@@ -44,6 +44,13 @@ type Broker interface {
 	Publish(ctx context.Context, ev chat.Event) error
 }
 
+// PresenceSource is an optional Broker capability: it lists the users
+// present in a room on the other nodes, for a room that gets its first
+// member on this node.
+type PresenceSource interface {
+	RoomPresence(ctx context.Context, room string) ([]chat.PresentUser, error)
+}
+
 // RoomSubscriber is an optional Broker capability: it is told which rooms
 // have members on this node, so it only receives events for those.
 type RoomSubscriber interface {
@@ -178,8 +185,9 @@ type Hub struct {
 	connShard [connShards]connSet
 	roomShard [roomShards]roomSet
 
-	usersMu sync.Mutex
-	users   map[string]int // open sockets per user on this node
+	usersMu   sync.Mutex
+	users     map[string]int // open sockets per user on this node
+	connsDown atomic.Bool    // the shared socket count failed last time
 
 	nextID   atomic.Uint64
 	startMu  sync.Mutex // orders connection starts against Shutdown
@@ -267,22 +275,33 @@ func (h *Hub) forEachConn(f func(*conn)) {
 	}
 }
 
-// acquireUser counts one more socket of user, refusing past the cap.
-func (h *Hub) acquireUser(ctx context.Context, userID string) (bool, error) {
+// acquireUser counts one more socket of user, refusing past the cap. The
+// count is shared by every node when a ConnLimiter is set; while it cannot
+// be reached the cap holds per node (shared reports which count was used).
+func (h *Hub) acquireUser(ctx context.Context, userID string) (shared, ok bool) {
 	if h.opt.Conns != nil {
-		return h.opt.Conns.Acquire(ctx, userID, h.opt.MaxConnsPerUser)
+		ok, err := h.opt.Conns.Acquire(ctx, userID, h.opt.MaxConnsPerUser)
+		if err == nil {
+			if h.connsDown.Swap(false) {
+				h.log.Info("shared socket count restored")
+			}
+			return true, ok
+		}
+		if !h.connsDown.Swap(true) {
+			h.log.Warn("shared socket count unreachable; the per-user cap holds per node until it returns", "err", err)
+		}
 	}
 	h.usersMu.Lock()
 	defer h.usersMu.Unlock()
 	if h.users[userID] >= h.opt.MaxConnsPerUser {
-		return false, nil
+		return false, false
 	}
 	h.users[userID]++
-	return true, nil
+	return false, true
 }
 
-func (h *Hub) releaseUser(userID string) {
-	if h.opt.Conns != nil {
+func (h *Hub) releaseUser(userID string, shared bool) {
+	if shared {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		h.opt.Conns.Release(ctx, userID)
 		cancel()
@@ -356,7 +375,8 @@ func (h *Hub) publish(ctx context.Context, ev chat.Event) {
 	h.m.BrokerPublished.Inc()
 }
 
-// HandleEvent applies an event published by another node.
+// HandleEvent applies an event published by another node, or one the
+// broker raises itself (resync, node gone).
 func (h *Hub) HandleEvent(ev chat.Event) {
 	if ev.Node == h.opt.Node {
 		return
@@ -377,25 +397,41 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		}
 	case chat.EventPresence:
 		if r := h.lookupRoom(ev.Room); r != nil {
-			r.remotePresence(ev.UserID, ev.Username, ev.Presence)
+			r.remotePresence(ev.Node, ev.UserID, ev.Username, ev.Presence)
+		}
+	case chat.EventNodeGone:
+		for _, r := range h.allRooms() {
+			r.nodeGone(ev.Node)
+		}
+	case chat.EventResync:
+		if ev.Room == "" {
+			go h.Resync()
+		} else if r := h.lookupRoom(ev.Room); r != nil {
+			go r.catchUp(0)
 		}
 	}
 }
 
-// Resync tells every room to check the store for messages it may have
-// missed, as after a broker reconnect.
-func (h *Hub) Resync() {
+func (h *Hub) allRooms() []*room {
+	var rooms []*room
 	for i := range h.roomShard {
 		s := &h.roomShard[i]
 		s.mu.Lock()
-		rooms := make([]*room, 0, len(s.rooms))
 		for _, r := range s.rooms {
 			rooms = append(rooms, r)
 		}
 		s.mu.Unlock()
-		for _, r := range rooms {
-			r.catchUp(0)
-		}
+	}
+	return rooms
+}
+
+// Resync tells every room to check the store for messages it may have
+// missed and announces this node's presence in it again, as after the
+// broker was away.
+func (h *Hub) Resync() {
+	for _, r := range h.allRooms() {
+		r.catchUp(0)
+		r.announcePresence()
 	}
 }
 

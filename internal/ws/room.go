@@ -36,6 +36,10 @@ type room struct {
 	stash    map[int64]chat.Message
 	gapTimer *time.Timer
 	typing   map[string]time.Time
+	// remote lists the users present on other nodes: user id -> node ->
+	// username. Kept from presence events and, once, from the broker.
+	remote       map[string]map[string]string
+	presenceOnce sync.Once
 }
 
 // presence counts one user's sockets in a room on this node.
@@ -286,17 +290,87 @@ func (r *room) broadcastLocked(v any, skip string) {
 	}
 }
 
-// memberNamesLocked lists the users present, at most maxMembersListed.
+// memberNamesLocked lists the users present on every node, at most
+// maxMembersListed.
 func (r *room) memberNamesLocked() []string {
-	names := make([]string, 0, min(len(r.users), maxMembersListed))
+	names := make([]string, 0, min(len(r.users)+len(r.remote), maxMembersListed))
 	for _, p := range r.users {
 		if len(names) == maxMembersListed {
 			break
 		}
 		names = append(names, p.username)
 	}
+	for id, nodes := range r.remote {
+		if len(names) == maxMembersListed {
+			break
+		}
+		if r.users[id] != nil {
+			continue
+		}
+		for _, name := range nodes {
+			names = append(names, name)
+			break
+		}
+	}
 	slices.Sort(names)
 	return names
+}
+
+// presentCountLocked is the number of users present on every node, counting
+// a user present on several nodes once per place.
+func (r *room) presentCountLocked() int { return len(r.users) + len(r.remote) }
+
+// loadPresence learns, once, who is present in the room on other nodes.
+func (r *room) loadPresence() {
+	src, ok := r.hub.opt.Broker.(PresenceSource)
+	if !ok {
+		return
+	}
+	r.presenceOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		users, err := src.RoomPresence(ctx, r.name)
+		if err != nil {
+			r.hub.log.Warn("read room presence", "room", r.name, "err", err)
+			return
+		}
+		r.mu.Lock()
+		for _, u := range users {
+			r.addRemoteLocked(u.Node, u.UserID, u.Username)
+		}
+		r.mu.Unlock()
+	})
+}
+
+// addRemoteLocked records userID present on node and reports whether the
+// user was absent from the room on every node before.
+func (r *room) addRemoteLocked(node, userID, username string) bool {
+	nodes := r.remote[userID]
+	arrived := len(nodes) == 0 && r.users[userID] == nil
+	if nodes == nil {
+		if r.remote == nil {
+			r.remote = make(map[string]map[string]string)
+		}
+		nodes = make(map[string]string, 1)
+		r.remote[userID] = nodes
+	}
+	nodes[node] = username
+	return arrived
+}
+
+// removeRemoteLocked forgets userID on node and reports whether the user is
+// now absent from the room on every node.
+func (r *room) removeRemoteLocked(node, userID string) bool {
+	nodes := r.remote[userID]
+	if _, ok := nodes[node]; !ok {
+		return false
+	}
+	delete(nodes, node)
+	if len(nodes) > 0 {
+		return false
+	}
+	delete(r.remote, userID)
+	return r.users[userID] == nil
 }
 
 // addMemberLocked adds c and reports whether its user just arrived.
@@ -309,8 +383,10 @@ func (r *room) addMemberLocked(c *conn) *member {
 		r.users[c.userID] = p
 	}
 	p.n++
-	if p.n == 1 && len(r.users) <= r.hub.opt.PresenceMaxMembers {
-		r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceJoin}, c.userID)
+	if p.n == 1 {
+		if len(r.remote[c.userID]) == 0 && r.presentCountLocked() <= r.hub.opt.PresenceMaxMembers {
+			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceJoin}, c.userID)
+		}
 		go r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceJoin})
 	}
 	return mb
@@ -327,12 +403,12 @@ func (r *room) leave(c *conn, mb *member) {
 	if p := r.users[c.userID]; p != nil {
 		p.n--
 		if p.n == 0 {
-			count := len(r.users)
+			count := r.presentCountLocked()
 			delete(r.users, c.userID)
-			if count <= r.hub.opt.PresenceMaxMembers {
+			if len(r.remote[c.userID]) == 0 && count <= r.hub.opt.PresenceMaxMembers {
 				r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceLeave}, c.userID)
-				go r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
 			}
+			go r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
 		}
 	}
 	r.mu.Unlock()
@@ -361,12 +437,52 @@ func (r *room) relayTyping(from *conn, userID, username string) bool {
 	return true
 }
 
-// remotePresence relays a presence change that happened on another node.
-func (r *room) remotePresence(userID, username, event string) {
+// remotePresence applies a presence change that happened on another node,
+// and tells the local members when the user arrived or left the room as a
+// whole.
+func (r *room) remotePresence(node, userID, username, event string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, local := r.users[userID]; local {
-		return
+	var changed bool
+	count := r.presentCountLocked()
+	if event == chat.PresenceLeave {
+		changed = r.removeRemoteLocked(node, userID)
+	} else {
+		changed = r.addRemoteLocked(node, userID, username)
+		count++
 	}
-	r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: username, UserID: userID, Event: event}, userID)
+	if changed && count <= r.hub.opt.PresenceMaxMembers {
+		r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: username, UserID: userID, Event: event}, userID)
+	}
+}
+
+// nodeGone forgets the users present on a node that stopped answering; the
+// ones present nowhere else have left.
+func (r *room) nodeGone(node string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for userID, nodes := range r.remote {
+		username, ok := nodes[node]
+		if !ok {
+			continue
+		}
+		count := r.presentCountLocked()
+		if r.removeRemoteLocked(node, userID) && count <= r.hub.opt.PresenceMaxMembers {
+			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: username, UserID: userID, Event: chat.PresenceLeave}, userID)
+		}
+	}
+}
+
+// announcePresence publishes again the presence of every local user, for
+// the nodes that may have lost it.
+func (r *room) announcePresence() {
+	r.mu.Lock()
+	evs := make([]chat.Event, 0, len(r.users))
+	for id, p := range r.users {
+		evs = append(evs, chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: id, Username: p.username, Presence: chat.PresenceJoin})
+	}
+	r.mu.Unlock()
+	for _, ev := range evs {
+		r.hub.publish(context.Background(), ev)
+	}
 }

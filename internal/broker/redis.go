@@ -1,0 +1,734 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/metrics"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis key and channel layout, all under the configured prefix (chat: by
+// default):
+//
+//	<prefix>events             channel: revocations, seen by every node
+//	<prefix>room:<room>        channel: messages, presence and typing of a room
+//	<prefix>presence:<room>    hash: field <node>|<user id> = username, one per
+//	                           user present on a node
+//	<prefix>nodes              sorted set: node id -> last heartbeat (ms)
+//	<prefix>conns:<user id>    hash: node id -> the user's open sockets there
+//	<prefix>throttle:<name>:…  counters of the login and register throttles
+//
+// A node subscribes to the events channel and to the channel of every room
+// that has members on it, all on one connection. Pub/sub is at most once:
+// the hub fills any gap from the store, and after a resubscription it
+// checks every room against the store.
+
+// Defaults of RedisOptions.
+const (
+	DefaultReceiveBuffer = 8192
+	DefaultSendTimeout   = 100 * time.Millisecond
+	DefaultPublishQueue  = 8192
+)
+
+const (
+	// publishBatch is the most events written in one round trip.
+	publishBatch = 256
+	// opTimeout bounds one Redis round trip of the broker.
+	opTimeout = 2 * time.Second
+	// pingInterval is how often the subscription connection is pinged; a
+	// connection silent for silentAfter is replaced.
+	pingInterval = 5 * time.Second
+	silentAfter  = 3 * pingInterval
+	// retryMin and retryMax bound the back-off between reconnects.
+	retryMin = 100 * time.Millisecond
+	retryMax = 2 * time.Second
+	// presenceKeyTTL is renewed on each write to a room's presence hash, so
+	// the hash of a room nobody uses goes away by itself.
+	presenceKeyTTL = 24 * time.Hour
+)
+
+// RedisOptions configure a Redis broker.
+type RedisOptions struct {
+	URL     string
+	Prefix  string
+	Node    string
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// ReceiveBuffer is how many received events may wait for the handler.
+	ReceiveBuffer int
+	// SendTimeout is how long a received event waits for room in a full
+	// buffer before it is dropped (and its room checked against the store).
+	SendTimeout time.Duration
+	// PublishQueue is how many events may wait to be published.
+	PublishQueue int
+}
+
+// Redis carries events between nodes over Redis pub/sub and keeps the state
+// the nodes share (presence, liveness, socket counts, throttles).
+type Redis struct {
+	opt    RedisOptions
+	rdb    *redis.Client
+	log    *slog.Logger
+	m      *metrics.Metrics
+	prefix string
+	events string // the channel every node subscribes to
+
+	handler Handler
+
+	subMu   sync.Mutex
+	rooms   map[string]bool          // rooms with local members
+	live    map[string]chan struct{} // closed once a room's subscription is confirmed
+	ops     []subOp                  // subscription changes not yet sent
+	opsKick chan struct{}
+	subUp   atomic.Bool
+
+	in      chan chat.Event
+	dirtyMu sync.Mutex
+	dirty   map[string]bool // rooms to check against the store; "" = all
+	gone    []string        // nodes that stopped answering
+	kick    chan struct{}
+
+	pubq   chan chat.Event
+	pubUp  atomic.Bool
+	unsent map[string]chat.Event // newest unpublished message per room; publisher only
+
+	overflowMu sync.Mutex
+	overflow   map[string]chat.Event // newest message per room Publish could not queue
+
+	goneSeen map[string]bool // heartbeat loop only
+
+	stop    chan struct{}
+	stopped sync.Once
+	wg      sync.WaitGroup
+	pubDone chan struct{}
+}
+
+type subOp struct {
+	room string
+	sub  bool
+}
+
+// clientLog sends the Redis client's own messages (one per failed dial,
+// many during an outage) to the debug level; the broker reports outages
+// itself, once each.
+type clientLog struct{ log *slog.Logger }
+
+func (l clientLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+}
+
+var setClientLog sync.Once
+
+// NewRedis connects to Redis and checks that it answers. Start begins
+// delivering events.
+func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
+	ropt, err := redis.ParseURL(opt.URL)
+	if err != nil {
+		return nil, fmt.Errorf("broker: redis url: %w", err)
+	}
+	ropt.DialTimeout = opTimeout
+	ropt.ReadTimeout = opTimeout
+	ropt.WriteTimeout = opTimeout
+	ropt.MaxRetries = 1
+	ropt.ContextTimeoutEnabled = true
+	if opt.Node == "" {
+		return nil, errors.New("broker: redis: node id is empty")
+	}
+	if opt.ReceiveBuffer <= 0 {
+		opt.ReceiveBuffer = DefaultReceiveBuffer
+	}
+	if opt.SendTimeout <= 0 {
+		opt.SendTimeout = DefaultSendTimeout
+	}
+	if opt.PublishQueue <= 0 {
+		opt.PublishQueue = DefaultPublishQueue
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	setClientLog.Do(func() { redis.SetLogger(clientLog{opt.Logger}) })
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	r := &Redis{
+		opt:      opt,
+		rdb:      redis.NewClient(ropt),
+		log:      opt.Logger,
+		m:        opt.Metrics,
+		prefix:   opt.Prefix,
+		events:   opt.Prefix + "events",
+		rooms:    make(map[string]bool),
+		live:     make(map[string]chan struct{}),
+		opsKick:  make(chan struct{}, 1),
+		in:       make(chan chat.Event, opt.ReceiveBuffer),
+		dirty:    make(map[string]bool),
+		kick:     make(chan struct{}, 1),
+		pubq:     make(chan chat.Event, opt.PublishQueue),
+		unsent:   make(map[string]chat.Event),
+		goneSeen: make(map[string]bool),
+		stop:     make(chan struct{}),
+		pubDone:  make(chan struct{}),
+	}
+	pctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := r.rdb.Ping(pctx).Err(); err != nil {
+		_ = r.rdb.Close()
+		return nil, fmt.Errorf("broker: redis: %w", err)
+	}
+	if err := Heartbeat(pctx, r.rdb, r.prefix, r.opt.Node); err != nil {
+		_ = r.rdb.Close()
+		return nil, fmt.Errorf("broker: redis: %w", err)
+	}
+	r.subUp.Store(true)
+	r.pubUp.Store(true)
+	return r, nil
+}
+
+// Client returns the Redis client, for the state the nodes share.
+func (r *Redis) Client() *redis.Client { return r.rdb }
+
+// Prefix returns the key and channel prefix.
+func (r *Redis) Prefix() string { return r.prefix }
+
+// Start delivers events from other nodes to h until Close.
+func (r *Redis) Start(h Handler) {
+	r.handler = h
+	r.wg.Add(3)
+	go r.subscribeLoop()
+	go r.dispatch()
+	go r.heartbeat()
+	go r.publishLoop()
+}
+
+// Close publishes what is queued (for a short while), removes this node
+// from the shared state and disconnects.
+func (r *Redis) Close() error {
+	r.stopped.Do(func() { close(r.stop) })
+	if r.handler != nil {
+		select {
+		case <-r.pubDone:
+		case <-time.After(2 * opTimeout):
+		}
+	}
+	r.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_ = RemoveNode(ctx, r.rdb, r.prefix, r.opt.Node)
+	return r.rdb.Close()
+}
+
+// Ping reports whether Redis answers and this node's subscription is up.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return err
+	}
+	if !r.subUp.Load() {
+		return errors.New("broker: redis subscription is down")
+	}
+	return nil
+}
+
+func (r *Redis) roomChannel(room string) string { return r.prefix + "room:" + room }
+
+func (r *Redis) presenceKey(room string) string { return r.prefix + "presence:" + room }
+
+// Subscribe starts receiving the events of room. It does not wait for
+// Redis: once the subscription is confirmed, the room is checked against
+// the store, so nothing published before that is missed.
+func (r *Redis) Subscribe(room string) { r.changeSub(room, true) }
+
+// Unsubscribe stops receiving the events of room.
+func (r *Redis) Unsubscribe(room string) { r.changeSub(room, false) }
+
+func (r *Redis) changeSub(room string, sub bool) {
+	r.subMu.Lock()
+	if sub {
+		r.rooms[room] = true
+		if r.live[room] == nil {
+			r.live[room] = make(chan struct{})
+		}
+	} else {
+		delete(r.rooms, room)
+		delete(r.live, room)
+	}
+	r.ops = append(r.ops, subOp{room: room, sub: sub})
+	r.subMu.Unlock()
+	select {
+	case r.opsKick <- struct{}{}:
+	default:
+	}
+}
+
+// Publish queues ev for the other nodes and returns at once, so an outage
+// never holds up a sender. A message that cannot be published is published
+// again when Redis returns (the other nodes then fill the gap from the
+// store); other events are dropped and counted.
+func (r *Redis) Publish(_ context.Context, ev chat.Event) error {
+	select {
+	case r.pubq <- ev:
+		return nil
+	default:
+	}
+	r.m.BrokerDropped.Inc()
+	if ev.Kind == chat.EventMessage && ev.Message != nil {
+		// The publisher is behind: the room's newest message still goes
+		// out later, so the other nodes notice the gap.
+		r.overflowMu.Lock()
+		if old, ok := r.overflow[ev.Message.Room]; !ok || old.Message.Seq < ev.Message.Seq {
+			if r.overflow == nil {
+				r.overflow = make(map[string]chat.Event)
+			}
+			r.overflow[ev.Message.Room] = ev
+		}
+		r.overflowMu.Unlock()
+	}
+	return errors.New("broker: publish queue is full")
+}
+
+// RoomPresence lists the users present in room on the other live nodes.
+// It first waits (within ctx) for the room's subscription, so every later
+// change reaches this node as an event.
+func (r *Redis) RoomPresence(ctx context.Context, room string) ([]chat.PresentUser, error) {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r.subMu.Lock()
+	live := r.live[room]
+	r.subMu.Unlock()
+	if live != nil {
+		select {
+		case <-live:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("broker: room %q: subscription not confirmed: %w", room, ctx.Err())
+		}
+	}
+	fields, err := r.rdb.HGetAll(ctx, r.presenceKey(room)).Result()
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	alive, err := AliveNodes(ctx, r.rdb, r.prefix, NodeTTL)
+	if err != nil {
+		return nil, err
+	}
+	var out []chat.PresentUser
+	for f, name := range fields {
+		node, user, ok := strings.Cut(f, "|")
+		if !ok || node == r.opt.Node || !alive[node] {
+			continue
+		}
+		out = append(out, chat.PresentUser{Node: node, UserID: user, Username: name})
+	}
+	return out, nil
+}
+
+// subscribeLoop keeps one pub/sub connection subscribed to the events
+// channel and the rooms with local members, replacing it when it fails.
+func (r *Redis) subscribeLoop() {
+	defer r.wg.Done()
+	backoff := retryMin
+	for {
+		err := r.subscribeOnce()
+		select {
+		case <-r.stop:
+			return
+		default:
+		}
+		r.m.BrokerErrors.Inc()
+		if r.subUp.Swap(false) {
+			r.log.Warn("redis subscription lost; retrying", "err", err)
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, retryMax)
+		if err == nil {
+			backoff = retryMin
+		}
+	}
+}
+
+// subscribeOnce runs one pub/sub connection until it fails or Close.
+func (r *Redis) subscribeOnce() error {
+	ctx := context.Background()
+	ps := r.rdb.Subscribe(ctx)
+	defer ps.Close()
+
+	r.subMu.Lock()
+	r.ops = r.ops[:0]
+	chans := make([]string, 0, len(r.rooms)+1)
+	chans = append(chans, r.events)
+	for room := range r.rooms {
+		chans = append(chans, r.roomChannel(room))
+	}
+	r.subMu.Unlock()
+	sctx, cancel := context.WithTimeout(ctx, opTimeout)
+	err := ps.Subscribe(sctx, chans...)
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	dead := make(chan error, 1)
+	var lastHeard atomic.Int64
+	lastHeard.Store(time.Now().UnixNano())
+	go func() {
+		for {
+			msg, err := ps.ReceiveTimeout(ctx, silentAfter)
+			if err != nil {
+				dead <- err
+				return
+			}
+			lastHeard.Store(time.Now().UnixNano())
+			r.received(msg)
+		}
+	}()
+
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return nil
+		case err := <-dead:
+			return err
+		case <-ping.C:
+			if time.Since(time.Unix(0, lastHeard.Load())) > silentAfter {
+				return errors.New("broker: redis subscription went silent")
+			}
+			pctx, cancel := context.WithTimeout(ctx, opTimeout)
+			err := ps.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		case <-r.opsKick:
+			r.subMu.Lock()
+			ops := r.ops
+			r.ops = nil
+			r.subMu.Unlock()
+			var subs, unsubs []string
+			for _, op := range ops {
+				if op.sub {
+					subs = append(subs, r.roomChannel(op.room))
+				} else {
+					unsubs = append(unsubs, r.roomChannel(op.room))
+				}
+			}
+			// Applied in two groups: a room left and joined again within
+			// one batch ends subscribed if it is wanted.
+			octx, cancel := context.WithTimeout(ctx, opTimeout)
+			if len(unsubs) > 0 {
+				err = ps.Unsubscribe(octx, unsubs...)
+			}
+			if err == nil {
+				r.subMu.Lock()
+				subs = subs[:0]
+				for _, op := range ops {
+					if r.rooms[op.room] {
+						subs = append(subs, r.roomChannel(op.room))
+					}
+				}
+				r.subMu.Unlock()
+				if len(subs) > 0 {
+					err = ps.Subscribe(octx, subs...)
+				}
+			}
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// received handles one reply of the pub/sub connection.
+func (r *Redis) received(msg any) {
+	switch v := msg.(type) {
+	case *redis.Subscription:
+		if v.Kind != "subscribe" {
+			return
+		}
+		if v.Channel == r.events {
+			if !r.subUp.Swap(true) {
+				r.log.Info("redis subscription restored")
+				// Redis may have restarted and lost the shared state.
+				r.markDirty("")
+			}
+			return
+		}
+		if room, ok := strings.CutPrefix(v.Channel, r.prefix+"room:"); ok {
+			r.subMu.Lock()
+			if live := r.live[room]; live != nil {
+				select {
+				case <-live:
+				default:
+					close(live)
+				}
+			}
+			r.subMu.Unlock()
+			r.markDirty(room)
+		}
+	case *redis.Message:
+		var ev chat.Event
+		if err := json.Unmarshal([]byte(v.Payload), &ev); err != nil {
+			r.m.BrokerDropped.Inc()
+			r.log.Warn("undecodable broker event", "channel", v.Channel, "err", err)
+			return
+		}
+		if ev.Node == r.opt.Node {
+			return
+		}
+		select {
+		case r.in <- ev:
+			return
+		default:
+		}
+		t := time.NewTimer(r.opt.SendTimeout)
+		defer t.Stop()
+		select {
+		case r.in <- ev:
+		case <-t.C:
+			r.m.BrokerDropped.Inc()
+			if ev.Kind == chat.EventMessage && ev.Message != nil {
+				r.markDirty(ev.Message.Room)
+			}
+		}
+	}
+}
+
+func (r *Redis) markDirty(room string) {
+	r.dirtyMu.Lock()
+	r.dirty[room] = true
+	r.dirtyMu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch hands received events, resyncs and departed nodes to the
+// handler, one at a time.
+func (r *Redis) dispatch() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case ev := <-r.in:
+			r.handler(ev)
+		case <-r.kick:
+			r.dirtyMu.Lock()
+			dirty, gone := r.dirty, r.gone
+			r.dirty, r.gone = make(map[string]bool), nil
+			r.dirtyMu.Unlock()
+			for _, node := range gone {
+				r.handler(chat.Event{Kind: chat.EventNodeGone, Node: node})
+			}
+			if dirty[""] {
+				r.handler(chat.Event{Kind: chat.EventResync})
+				continue
+			}
+			for room := range dirty {
+				r.handler(chat.Event{Kind: chat.EventResync, Room: room})
+			}
+		}
+	}
+}
+
+// publishLoop writes queued events to Redis in batches. While Redis is
+// away it keeps, per room, the newest message, and publishes it when Redis
+// returns (the other nodes then fill the gap from the store).
+func (r *Redis) publishLoop() {
+	defer close(r.pubDone)
+	batch := make([]chat.Event, 0, publishBatch)
+	backoff := retryMin
+	for {
+		batch = batch[:0]
+		r.takeOverflow()
+		var retry <-chan time.Time
+		if len(r.unsent) > 0 {
+			retry = time.After(backoff)
+		}
+		select {
+		case ev := <-r.pubq:
+			batch = append(batch, ev)
+		case <-retry:
+		case <-r.stop:
+			r.flush(batch)
+			return
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case ev := <-r.pubq:
+				batch = append(batch, ev)
+			default:
+				break fill
+			}
+		}
+		for room, ev := range r.unsent {
+			batch = append(batch, ev)
+			delete(r.unsent, room)
+		}
+		if err := r.publishBatch(batch); err != nil {
+			r.m.BrokerErrors.Inc()
+			if r.pubUp.Swap(false) {
+				r.log.Warn("redis publish failed; messages reach other nodes when it returns", "err", err)
+			}
+			for _, ev := range batch {
+				if ev.Kind == chat.EventMessage && ev.Message != nil {
+					r.keepUnsent(ev)
+				} else {
+					r.m.BrokerDropped.Inc()
+				}
+			}
+			backoff = min(backoff*2, retryMax)
+			continue
+		}
+		backoff = retryMin
+		if !r.pubUp.Swap(true) {
+			r.log.Info("redis publish restored")
+			// Other nodes may have counted this node gone meanwhile.
+			r.markDirty("")
+		}
+	}
+}
+
+// keepUnsent remembers ev when it is the newest unpublished message of its
+// room.
+func (r *Redis) keepUnsent(ev chat.Event) {
+	if old, ok := r.unsent[ev.Message.Room]; !ok || old.Message.Seq < ev.Message.Seq {
+		r.unsent[ev.Message.Room] = ev
+	}
+}
+
+// takeOverflow moves the messages Publish could not queue into unsent.
+func (r *Redis) takeOverflow() {
+	r.overflowMu.Lock()
+	over := r.overflow
+	r.overflow = nil
+	r.overflowMu.Unlock()
+	for _, ev := range over {
+		r.keepUnsent(ev)
+	}
+}
+
+// flush publishes, once, what is queued when the broker closes.
+func (r *Redis) flush(batch []chat.Event) {
+	r.takeOverflow()
+	for _, ev := range r.unsent {
+		batch = append(batch, ev)
+	}
+	for {
+		select {
+		case ev := <-r.pubq:
+			batch = append(batch, ev)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) > 0 {
+		_ = r.publishBatch(batch)
+	}
+}
+
+// publishBatch publishes events in one round trip, keeping the presence
+// hashes in step with the presence events.
+func (r *Redis) publishBatch(batch []chat.Event) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	pipe := r.rdb.Pipeline()
+	for _, ev := range batch {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			continue
+		}
+		ch := r.events
+		room := ev.Room
+		if ev.Message != nil {
+			room = ev.Message.Room
+		}
+		if room != "" {
+			ch = r.roomChannel(room)
+		}
+		if ev.Kind == chat.EventPresence {
+			key := r.presenceKey(room)
+			field := ev.Node + "|" + ev.UserID
+			if ev.Presence == chat.PresenceLeave {
+				pipe.HDel(ctx, key, field)
+			} else {
+				pipe.HSet(ctx, key, field, ev.Username)
+				pipe.Expire(ctx, key, presenceKeyTTL)
+			}
+		}
+		pipe.Publish(ctx, ch, b)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// heartbeat records this node as alive and notices nodes that stopped.
+func (r *Redis) heartbeat() {
+	defer r.wg.Done()
+	t := time.NewTicker(HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		if err := Heartbeat(ctx, r.rdb, r.prefix, r.opt.Node); err != nil {
+			cancel()
+			continue
+		}
+		stale, err := StaleNodes(ctx, r.rdb, r.prefix, NodeTTL)
+		cancel()
+		if err != nil {
+			continue
+		}
+		r.nodesChanged(stale)
+	}
+}
+
+// nodesChanged reports the nodes newly found stale to the hub.
+func (r *Redis) nodesChanged(stale []string) {
+	now := map[string]bool{}
+	var gone []string
+	for _, n := range stale {
+		if n == r.opt.Node {
+			continue
+		}
+		now[n] = true
+		if !r.goneSeen[n] {
+			gone = append(gone, n)
+		}
+	}
+	r.goneSeen = now
+	if len(gone) == 0 {
+		return
+	}
+	r.log.Info("nodes stopped answering", "nodes", gone)
+	r.dirtyMu.Lock()
+	r.gone = append(r.gone, gone...)
+	r.dirtyMu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
