@@ -300,6 +300,11 @@ func (r *Redis) Publish(_ context.Context, ev chat.Event) error {
 func (r *Redis) RoomPresence(ctx context.Context, room string) ([]chat.PresentUser, error) {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
+	if !r.subUp.Load() {
+		// No confirmation is coming while the subscription is down; the
+		// presence is announced again once it is back.
+		return nil, errors.New("broker: redis subscription is down")
+	}
 	r.subMu.Lock()
 	live := r.live[room]
 	r.subMu.Unlock()
