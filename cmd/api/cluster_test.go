@@ -753,6 +753,24 @@ func TestClusterRedisRestart(t *testing.T) {
 		})
 		checkStream(t, p.name, p.messages(room), 1, last)
 	}
+	// Redis lost everything it held; the nodes announced their presence
+	// again, so a node that starts now lists both.
+	third := startRun(t, c.env)
+	pc := connectPeer(t, third.url, signUp(t, third, "cleo"))
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		joined := pc.join(room, -1)
+		if strings.Join(joined.Members, ",") == "anna,ben,cleo" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("members seen from a new node after the Redis restart: %v, want [anna ben cleo]", joined.Members)
+		}
+		if err := pc.write(map[string]any{"type": "leave", "room": room}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if strings.Count(a.stderr.String(), "redis subscription lost") > 1 {
 		t.Errorf("the outage was logged more than once:\n%s", a.stderr)
 	}

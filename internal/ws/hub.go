@@ -426,12 +426,13 @@ func (h *Hub) allRooms() []*room {
 }
 
 // Resync tells every room to check the store for messages it may have
-// missed and announces this node's presence in it again, as after the
-// broker was away.
+// missed, announces this node's presence in it again and reads the other
+// nodes' presence again, as after the broker was away.
 func (h *Hub) Resync() {
 	for _, r := range h.allRooms() {
 		r.catchUp(0)
 		r.announcePresence()
+		r.refreshPresence()
 	}
 }
 

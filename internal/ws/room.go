@@ -40,6 +40,7 @@ type room struct {
 	// username. Kept from presence events and, once, from the broker.
 	remote       map[string]map[string]string
 	presenceOnce sync.Once
+	presenceGen  uint64 // counts remote presence changes
 }
 
 // presence counts one user's sockets in a room on this node.
@@ -443,6 +444,7 @@ func (r *room) relayTyping(from *conn, userID, username string) bool {
 func (r *room) remotePresence(node, userID, username, event string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.presenceGen++
 	var changed bool
 	count := r.presentCountLocked()
 	if event == chat.PresenceLeave {
@@ -469,6 +471,51 @@ func (r *room) nodeGone(node string) {
 		count := r.presentCountLocked()
 		if r.removeRemoteLocked(node, userID) && count <= r.hub.opt.PresenceMaxMembers {
 			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: username, UserID: userID, Event: chat.PresenceLeave}, userID)
+		}
+	}
+}
+
+// refreshPresence reads the room's presence on other nodes again, as after
+// the broker was away, and tells the local members who arrived and who
+// left meanwhile. A user is only counted gone when no presence event came in
+// while the list was read.
+func (r *room) refreshPresence() {
+	src, ok := r.hub.opt.Broker.(PresenceSource)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	gen := r.presenceGen
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	users, err := src.RoomPresence(ctx, r.name)
+	cancel()
+	if err != nil {
+		r.hub.log.Warn("read room presence", "room", r.name, "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	listed := make(map[[2]string]bool, len(users))
+	for _, u := range users {
+		listed[[2]string{u.Node, u.UserID}] = true
+		count := r.presentCountLocked() + 1
+		if r.addRemoteLocked(u.Node, u.UserID, u.Username) && count <= r.hub.opt.PresenceMaxMembers {
+			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: u.Username, UserID: u.UserID, Event: chat.PresenceJoin}, u.UserID)
+		}
+	}
+	if gen != r.presenceGen {
+		return
+	}
+	for userID, nodes := range r.remote {
+		for node, username := range nodes {
+			if listed[[2]string{node, userID}] {
+				continue
+			}
+			count := r.presentCountLocked()
+			if r.removeRemoteLocked(node, userID) && count <= r.hub.opt.PresenceMaxMembers {
+				r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: username, UserID: userID, Event: chat.PresenceLeave}, userID)
+			}
 		}
 	}
 }
