@@ -426,6 +426,32 @@ func TestClusterRevocation(t *testing.T) {
 	}
 }
 
+func TestClusterRefreshReuse(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "")
+	a, b, other := startRun(t, c.env), startRun(t, c.env), startRun(t, c.env)
+	acct := signUp(t, a, "copied")
+	p := connectPeer(t, other.url, acct)
+	p.join("lobby", -1)
+
+	body := map[string]string{"refresh_token": acct.refresh}
+	if code, resp := a.call(t, http.MethodPost, "/api/v1/auth/refresh", body, ""); code != http.StatusOK {
+		t.Fatalf("refresh: %d %s", code, resp)
+	}
+	// The spent token again, on another node: the whole session ends.
+	start := time.Now()
+	if code, resp := b.call(t, http.MethodPost, "/api/v1/auth/refresh", body, ""); code != http.StatusUnauthorized {
+		t.Fatalf("reuse of a spent refresh token: %d %s, want 401", code, resp)
+	}
+	p.waitFor(2*time.Second, "close", func() bool { return p.closeCode != 0 })
+	if p.code() != 4003 {
+		t.Errorf("socket on a third node closed with %d, want 4003", p.code())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("socket closed %v after the reuse, want within 1s", d)
+	}
+}
+
 func TestClusterPresenceAndTyping(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "")
