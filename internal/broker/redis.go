@@ -70,6 +70,11 @@ type RedisOptions struct {
 	SendTimeout time.Duration
 	// PublishQueue is how many events may wait to be published.
 	PublishQueue int
+
+	// heartbeatEvery and nodeTTL replace HeartbeatInterval and NodeTTL,
+	// so that tests see a node go stale within a second.
+	heartbeatEvery time.Duration
+	nodeTTL        time.Duration
 }
 
 // Redis carries events between nodes over Redis pub/sub and keeps the state
@@ -151,6 +156,12 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 	}
 	if opt.PublishQueue <= 0 {
 		opt.PublishQueue = DefaultPublishQueue
+	}
+	if opt.heartbeatEvery <= 0 {
+		opt.heartbeatEvery = HeartbeatInterval
+	}
+	if opt.nodeTTL <= 0 {
+		opt.nodeTTL = NodeTTL
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -317,7 +328,7 @@ func (r *Redis) RoomPresence(ctx context.Context, room string) ([]chat.PresentUs
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	alive, err := AliveNodes(ctx, r.rdb, r.prefix, NodeTTL)
+	alive, err := AliveNodes(ctx, r.rdb, r.prefix, r.opt.nodeTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -684,7 +695,7 @@ func (r *Redis) publishBatch(batch []chat.Event) error {
 // heartbeat records this node as alive and notices nodes that stopped.
 func (r *Redis) heartbeat() {
 	defer r.wg.Done()
-	t := time.NewTicker(HeartbeatInterval)
+	t := time.NewTicker(r.opt.heartbeatEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -697,7 +708,7 @@ func (r *Redis) heartbeat() {
 			cancel()
 			continue
 		}
-		stale, err := StaleNodes(ctx, r.rdb, r.prefix, NodeTTL)
+		stale, err := StaleNodes(ctx, r.rdb, r.prefix, r.opt.nodeTTL)
 		cancel()
 		if err != nil {
 			continue
