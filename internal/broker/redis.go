@@ -104,7 +104,7 @@ type Redis struct {
 
 	pubq   chan chat.Event
 	pubUp  atomic.Bool
-	unsent map[string]chat.Event // newest unpublished message per room; publisher only
+	unsent map[string]chat.Event // what a failed publish keeps, by keepKey; publisher only
 
 	overflowMu sync.Mutex
 	overflow   map[string]chat.Event // newest message per room Publish could not queue
@@ -280,9 +280,11 @@ func (r *Redis) changeSub(room string, sub bool) {
 }
 
 // Publish queues ev for the other nodes and returns at once, so an outage
-// never holds up a sender. A message that cannot be published is published
-// again when Redis returns (the other nodes then fill the gap from the
-// store); other events are dropped and counted.
+// never holds up a sender. What cannot be published is published when Redis
+// returns, newest only: a room's newest message (the other nodes then fill
+// the gap from the store), each user's last presence change in a room and
+// every revocation. Typing notices are dropped and counted, and so is all
+// but messages when the queue itself is full.
 func (r *Redis) Publish(_ context.Context, ev chat.Event) error {
 	select {
 	case r.pubq <- ev:
@@ -560,8 +562,8 @@ func (r *Redis) dispatch() {
 }
 
 // publishLoop writes queued events to Redis in batches. While Redis is
-// away it keeps, per room, the newest message, and publishes it when Redis
-// returns (the other nodes then fill the gap from the store).
+// away it keeps what keepKey names, newest only, and publishes it when
+// Redis returns, ahead of anything queued since.
 func (r *Redis) publishLoop() {
 	defer close(r.pubDone)
 	batch := make([]chat.Event, 0, publishBatch)
@@ -573,13 +575,24 @@ func (r *Redis) publishLoop() {
 		if len(r.unsent) > 0 {
 			retry = time.After(backoff)
 		}
+		var first chat.Event
+		var got bool
 		select {
-		case ev := <-r.pubq:
-			batch = append(batch, ev)
+		case first = <-r.pubq:
+			got = true
 		case <-retry:
 		case <-r.stop:
 			r.flush(batch)
 			return
+		}
+		// What failed before goes first: a presence change queued since
+		// is newer than the one kept for the same user.
+		for key, ev := range r.unsent {
+			batch = append(batch, ev)
+			delete(r.unsent, key)
+		}
+		if got {
+			batch = append(batch, first)
 		}
 	fill:
 		for len(batch) < cap(batch) {
@@ -590,19 +603,13 @@ func (r *Redis) publishLoop() {
 				break fill
 			}
 		}
-		for room, ev := range r.unsent {
-			batch = append(batch, ev)
-			delete(r.unsent, room)
-		}
 		if err := r.publishBatch(batch); err != nil {
 			r.m.BrokerErrors.Inc()
 			if r.pubUp.Swap(false) {
 				r.log.Warn("redis publish failed; messages reach other nodes when it returns", "err", err)
 			}
 			for _, ev := range batch {
-				if ev.Kind == chat.EventMessage && ev.Message != nil {
-					r.keepUnsent(ev)
-				} else {
+				if !r.keepUnsent(ev) {
 					r.m.BrokerDropped.Inc()
 				}
 			}
@@ -618,12 +625,35 @@ func (r *Redis) publishLoop() {
 	}
 }
 
-// keepUnsent remembers ev when it is the newest unpublished message of its
-// room.
-func (r *Redis) keepUnsent(ev chat.Event) {
-	if old, ok := r.unsent[ev.Message.Room]; !ok || old.Message.Seq < ev.Message.Seq {
-		r.unsent[ev.Message.Room] = ev
+// keepKey names what a failed publish keeps until Redis returns, the
+// newest of each: a room's newest message, a user's presence in a room on
+// a node, a revocation. It is "" for what is dropped.
+func keepKey(ev chat.Event) string {
+	switch ev.Kind {
+	case chat.EventMessage:
+		if ev.Message != nil {
+			return "m|" + ev.Message.Room
+		}
+	case chat.EventPresence:
+		return "p|" + ev.Room + "|" + ev.Node + "|" + ev.UserID
+	case chat.EventRevoke:
+		return "r|" + ev.SessionID
 	}
+	return ""
+}
+
+// keepUnsent remembers ev, unpublished, when it is the newest of its
+// keepKey, and reports whether ev is of a kind that is kept. Events come
+// oldest first; messages, which may come out of order, go by seq.
+func (r *Redis) keepUnsent(ev chat.Event) bool {
+	key := keepKey(ev)
+	if key == "" {
+		return false
+	}
+	if old, ok := r.unsent[key]; !ok || ev.Message == nil || old.Message.Seq < ev.Message.Seq {
+		r.unsent[key] = ev
+	}
+	return true
 }
 
 // takeOverflow moves the messages Publish could not queue into unsent.

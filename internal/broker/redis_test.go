@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -345,75 +346,75 @@ func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
 
 // tcpProxy forwards connections to a Redis until it is cut, so a test can
 // make Redis unreachable for one broker while it stays up for the others.
+// While cut it accepts connections and closes them at once, so every
+// attempt fails fast.
 type tcpProxy struct {
-	t      *testing.T
 	target string
 	addr   string
+	ln     net.Listener
 
 	mu    sync.Mutex
-	ln    net.Listener
+	down  bool
 	conns []net.Conn
 }
 
 func startProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{t: t, target: target}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
+	p := &tcpProxy{target: target, addr: ln.Addr().String(), ln: ln}
+	go p.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+	})
 	return p
 }
 
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
 }
 
-// cut closes the listener and every forwarded connection.
+// cut closes every forwarded connection and refuses new ones.
 func (p *tcpProxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
+	p.down = true
 	for _, c := range p.conns {
 		c.Close()
 	}
 	p.conns = nil
 }
 
-// restore listens again on the same address.
+// restore forwards new connections again.
 func (p *tcpProxy) restore() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
 }
 
 // viaProxy returns redisURL with its host replaced by the proxy's.
@@ -607,5 +608,55 @@ func TestRedisBrokerCloseWithoutStartAndTwice(t *testing.T) {
 	}
 	if err := r.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
 		t.Fatalf("second close: %v", err)
+	}
+}
+
+func TestRedisBrokerKeepsPresenceAndRevocationsThroughOutage(t *testing.T) {
+	t.Parallel()
+	rdb, ctx, prefix, u := brokerRedis(t)
+	ropt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const room = "deck"
+	pkey := prefix + "presence:" + room
+	proxy := startProxy(t, ropt.Addr)
+	a := startNode(t, viaProxy(t, u, proxy), prefix, "A", nil, nil)
+	watch := rdb.Subscribe(ctx, prefix+"events")
+	defer watch.Close()
+	if _, err := watch.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+		t.Fatalf("watcher: %v", err)
+	}
+
+	publish(t, a, presenceEvent("A", room, "u-1", "anna", chat.PresenceJoin))
+	publish(t, a, presenceEvent("A", room, "u-2", "bert", chat.PresenceJoin))
+	waitUntil(t, 5*time.Second, "both users in the presence hash", func() bool { return rdb.HLen(ctx, pkey).Val() == 2 })
+
+	// Both users leave and a session is revoked while Redis is away.
+	proxy.cut()
+	publish(t, a, presenceEvent("A", room, "u-1", "anna", chat.PresenceLeave))
+	publish(t, a, presenceEvent("A", room, "u-2", "bert", chat.PresenceLeave))
+	publish(t, a, chat.Event{Kind: chat.EventRevoke, Node: "A", SessionID: "s-9"})
+	waitUntil(t, 5*time.Second, "publish queue to empty", func() bool { return len(a.pubq) == 0 })
+	time.Sleep(opTimeout + 500*time.Millisecond)
+
+	// Redis is back and anna joins again at once: her join is newer than
+	// the leave that waited, so she ends present and bert absent.
+	proxy.restore()
+	publish(t, a, presenceEvent("A", room, "u-1", "anna", chat.PresenceJoin))
+	msg, err := watch.ReceiveTimeout(ctx, 8*time.Second)
+	if err != nil {
+		t.Fatalf("the revocation made during the outage was not published: %v", err)
+	}
+	if m, ok := msg.(*redis.Message); !ok || !strings.Contains(m.Payload, `"s-9"`) {
+		t.Fatalf("events channel got %v, want the revocation of s-9", msg)
+	}
+	waitUntil(t, 5*time.Second, "anna's join and bert's leave in the presence hash", func() bool {
+		got := rdb.HGetAll(ctx, pkey).Val()
+		return len(got) == 1 && got["A|u-1"] == "anna"
+	})
+	time.Sleep(200 * time.Millisecond)
+	if got := rdb.HGetAll(ctx, pkey).Val(); len(got) != 1 || got["A|u-1"] != "anna" {
+		t.Fatalf("presence hash after the outage = %v, want anna only", got)
 	}
 }
