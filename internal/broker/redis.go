@@ -351,7 +351,12 @@ func (r *Redis) subscribeLoop() {
 	defer r.wg.Done()
 	backoff := retryMin
 	for {
-		err := r.subscribeOnce()
+		heard, err := r.subscribeOnce()
+		if heard {
+			// The connection worked: a new failure starts the back-off
+			// afresh instead of where the last outage left it.
+			backoff = retryMin
+		}
 		select {
 		case <-r.stop:
 			return
@@ -367,14 +372,12 @@ func (r *Redis) subscribeLoop() {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, retryMax)
-		if err == nil {
-			backoff = retryMin
-		}
 	}
 }
 
-// subscribeOnce runs one pub/sub connection until it fails or Close.
-func (r *Redis) subscribeOnce() error {
+// subscribeOnce runs one pub/sub connection until it fails or Close, and
+// reports whether Redis answered on it.
+func (r *Redis) subscribeOnce() (heard bool, err error) {
 	ctx := context.Background()
 	ps := r.rdb.Subscribe(ctx)
 	defer ps.Close()
@@ -388,13 +391,15 @@ func (r *Redis) subscribeOnce() error {
 	}
 	r.subMu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, opTimeout)
-	err := ps.Subscribe(sctx, chans...)
+	err = ps.Subscribe(sctx, chans...)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	dead := make(chan error, 1)
+	var answered atomic.Bool
+	defer func() { heard = answered.Load() }()
 	var lastHeard atomic.Int64
 	lastHeard.Store(time.Now().UnixNano())
 	go func() {
@@ -405,6 +410,7 @@ func (r *Redis) subscribeOnce() error {
 				return
 			}
 			lastHeard.Store(time.Now().UnixNano())
+			answered.Store(true)
 			r.received(msg)
 		}
 	}()
@@ -414,18 +420,18 @@ func (r *Redis) subscribeOnce() error {
 	for {
 		select {
 		case <-r.stop:
-			return nil
+			return false, nil
 		case err := <-dead:
-			return err
+			return false, err
 		case <-ping.C:
 			if time.Since(time.Unix(0, lastHeard.Load())) > silentAfter {
-				return errors.New("broker: redis subscription went silent")
+				return false, errors.New("broker: redis subscription went silent")
 			}
 			pctx, cancel := context.WithTimeout(ctx, opTimeout)
 			err := ps.Ping(pctx)
 			cancel()
 			if err != nil {
-				return err
+				return false, err
 			}
 		case <-r.opsKick:
 			r.subMu.Lock()
@@ -461,7 +467,7 @@ func (r *Redis) subscribeOnce() error {
 			}
 			cancel()
 			if err != nil {
-				return err
+				return false, err
 			}
 		}
 	}

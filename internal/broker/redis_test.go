@@ -512,7 +512,7 @@ func TestRedisBrokerRidesOutRedisRestart(t *testing.T) {
 	b := startNode(t, rs.URL(), prefix, "B", nil, nil)
 	b.Subscribe(room)
 	waitEvent(t, b.events, 5*time.Second, "resync of the room", isResync(room), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	if err := b.Ping(ctx); err != nil {
 		t.Fatalf("ping with Redis up: %v", err)
@@ -524,7 +524,8 @@ func TestRedisBrokerRidesOutRedisRestart(t *testing.T) {
 		defer cancel()
 		return b.Ping(pctx) != nil
 	})
-	time.Sleep(500 * time.Millisecond)
+	// Long enough for the reconnect back-off to reach retryMax.
+	time.Sleep(3 * time.Second)
 	drain(b.events)
 	rs.Start()
 	waitUntil(t, 8*time.Second, "ping to succeed with Redis back", func() bool { return b.Ping(ctx) == nil })
@@ -552,6 +553,17 @@ func TestRedisBrokerRidesOutRedisRestart(t *testing.T) {
 		}
 		break
 	}
+
+	// A second, short outage: the back-off starts afresh, so B is back
+	// well before retryMax, not where the first outage left it.
+	stopped := time.Now()
+	rs.Stop()
+	rs.Start()
+	waitUntil(t, 8*time.Second, "ping to succeed after a quick restart", func() bool { return b.Ping(ctx) == nil })
+	if d := time.Since(stopped); d >= retryMax*3/4 {
+		t.Fatalf("B took %v to resubscribe after a short outage; the back-off was not reset", d)
+	}
+	waitEvent(t, b.events, 5*time.Second, "resync of every room after the quick restart", isResync(""), nil)
 }
 
 func TestRedisBrokerReportsStaleNodeOnce(t *testing.T) {
