@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -655,62 +653,6 @@ func TestClusterNodeKilled(t *testing.T) {
 	t.Logf("ghost left %v after the kill", time.Since(killed).Round(time.Second))
 }
 
-// privateRedis is a redis-server of the test's own, on a free port.
-type privateRedis struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed: skipping the Redis restart test")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &privateRedis{t: t, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server does not listen on %d: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *privateRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
 // readyStatus returns the /readyz status of node.
 func readyStatus(t *testing.T, node *service) (int, string) {
 	t.Helper()
@@ -720,8 +662,8 @@ func readyStatus(t *testing.T, node *service) (int, string) {
 
 func TestClusterRedisRestart(t *testing.T) {
 	t.Parallel()
-	rs := startPrivateRedis(t)
-	c := newCluster(t, rs.url())
+	rs := servertest.StartRedis(t)
+	c := newCluster(t, rs.URL())
 	a, b := startRun(t, c.env), startRun(t, c.env)
 	const room = "weather"
 
@@ -734,7 +676,7 @@ func TestClusterRedisRestart(t *testing.T) {
 	fromB := startSending(pb, room, "b", 15*time.Millisecond, stop)
 	pa.waitFor(10*time.Second, "20 messages", func() bool { return len(pa.msgs[room]) >= 20 })
 
-	rs.stop()
+	rs.Stop()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, body := readyStatus(t, a)
@@ -747,7 +689,7 @@ func TestClusterRedisRestart(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(time.Second) // sends go on, stored and acknowledged
-	rs.start()
+	rs.Start()
 	deadline = time.Now().Add(15 * time.Second)
 	for _, n := range []*service{a, b} {
 		for {

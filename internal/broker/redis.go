@@ -70,6 +70,11 @@ type RedisOptions struct {
 	SendTimeout time.Duration
 	// PublishQueue is how many events may wait to be published.
 	PublishQueue int
+
+	// heartbeatEvery and nodeTTL replace HeartbeatInterval and NodeTTL,
+	// so that tests see a node go stale within a second.
+	heartbeatEvery time.Duration
+	nodeTTL        time.Duration
 }
 
 // Redis carries events between nodes over Redis pub/sub and keeps the state
@@ -99,7 +104,7 @@ type Redis struct {
 
 	pubq   chan chat.Event
 	pubUp  atomic.Bool
-	unsent map[string]chat.Event // newest unpublished message per room; publisher only
+	unsent map[string]chat.Event // what a failed publish keeps, by keepKey; publisher only
 
 	overflowMu sync.Mutex
 	overflow   map[string]chat.Event // newest message per room Publish could not queue
@@ -151,6 +156,12 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 	}
 	if opt.PublishQueue <= 0 {
 		opt.PublishQueue = DefaultPublishQueue
+	}
+	if opt.heartbeatEvery <= 0 {
+		opt.heartbeatEvery = HeartbeatInterval
+	}
+	if opt.nodeTTL <= 0 {
+		opt.nodeTTL = NodeTTL
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -269,9 +280,11 @@ func (r *Redis) changeSub(room string, sub bool) {
 }
 
 // Publish queues ev for the other nodes and returns at once, so an outage
-// never holds up a sender. A message that cannot be published is published
-// again when Redis returns (the other nodes then fill the gap from the
-// store); other events are dropped and counted.
+// never holds up a sender. What cannot be published is published when Redis
+// returns, newest only: a room's newest message (the other nodes then fill
+// the gap from the store), each user's last presence change in a room and
+// every revocation. Typing notices are dropped and counted, and so is all
+// but messages when the queue itself is full.
 func (r *Redis) Publish(_ context.Context, ev chat.Event) error {
 	select {
 	case r.pubq <- ev:
@@ -322,7 +335,7 @@ func (r *Redis) RoomPresence(ctx context.Context, room string) ([]chat.PresentUs
 	if len(fields) == 0 {
 		return nil, nil
 	}
-	alive, err := AliveNodes(ctx, r.rdb, r.prefix, NodeTTL)
+	alive, err := AliveNodes(ctx, r.rdb, r.prefix, r.opt.nodeTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +356,12 @@ func (r *Redis) subscribeLoop() {
 	defer r.wg.Done()
 	backoff := retryMin
 	for {
-		err := r.subscribeOnce()
+		heard, err := r.subscribeOnce()
+		if heard {
+			// The connection worked: a new failure starts the back-off
+			// afresh instead of where the last outage left it.
+			backoff = retryMin
+		}
 		select {
 		case <-r.stop:
 			return
@@ -359,14 +377,12 @@ func (r *Redis) subscribeLoop() {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, retryMax)
-		if err == nil {
-			backoff = retryMin
-		}
 	}
 }
 
-// subscribeOnce runs one pub/sub connection until it fails or Close.
-func (r *Redis) subscribeOnce() error {
+// subscribeOnce runs one pub/sub connection until it fails or Close, and
+// reports whether Redis answered on it.
+func (r *Redis) subscribeOnce() (heard bool, err error) {
 	ctx := context.Background()
 	ps := r.rdb.Subscribe(ctx)
 	defer ps.Close()
@@ -380,13 +396,15 @@ func (r *Redis) subscribeOnce() error {
 	}
 	r.subMu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, opTimeout)
-	err := ps.Subscribe(sctx, chans...)
+	err = ps.Subscribe(sctx, chans...)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	dead := make(chan error, 1)
+	var answered atomic.Bool
+	defer func() { heard = answered.Load() }()
 	var lastHeard atomic.Int64
 	lastHeard.Store(time.Now().UnixNano())
 	go func() {
@@ -397,6 +415,7 @@ func (r *Redis) subscribeOnce() error {
 				return
 			}
 			lastHeard.Store(time.Now().UnixNano())
+			answered.Store(true)
 			r.received(msg)
 		}
 	}()
@@ -406,18 +425,18 @@ func (r *Redis) subscribeOnce() error {
 	for {
 		select {
 		case <-r.stop:
-			return nil
+			return false, nil
 		case err := <-dead:
-			return err
+			return false, err
 		case <-ping.C:
 			if time.Since(time.Unix(0, lastHeard.Load())) > silentAfter {
-				return errors.New("broker: redis subscription went silent")
+				return false, errors.New("broker: redis subscription went silent")
 			}
 			pctx, cancel := context.WithTimeout(ctx, opTimeout)
 			err := ps.Ping(pctx)
 			cancel()
 			if err != nil {
-				return err
+				return false, err
 			}
 		case <-r.opsKick:
 			r.subMu.Lock()
@@ -453,7 +472,7 @@ func (r *Redis) subscribeOnce() error {
 			}
 			cancel()
 			if err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
@@ -554,8 +573,8 @@ func (r *Redis) dispatch() {
 }
 
 // publishLoop writes queued events to Redis in batches. While Redis is
-// away it keeps, per room, the newest message, and publishes it when Redis
-// returns (the other nodes then fill the gap from the store).
+// away it keeps what keepKey names, newest only, and publishes it when
+// Redis returns, ahead of anything queued since.
 func (r *Redis) publishLoop() {
 	defer close(r.pubDone)
 	batch := make([]chat.Event, 0, publishBatch)
@@ -567,13 +586,24 @@ func (r *Redis) publishLoop() {
 		if len(r.unsent) > 0 {
 			retry = time.After(backoff)
 		}
+		var first chat.Event
+		var got bool
 		select {
-		case ev := <-r.pubq:
-			batch = append(batch, ev)
+		case first = <-r.pubq:
+			got = true
 		case <-retry:
 		case <-r.stop:
 			r.flush(batch)
 			return
+		}
+		// What failed before goes first: a presence change queued since
+		// is newer than the one kept for the same user.
+		for key, ev := range r.unsent {
+			batch = append(batch, ev)
+			delete(r.unsent, key)
+		}
+		if got {
+			batch = append(batch, first)
 		}
 	fill:
 		for len(batch) < cap(batch) {
@@ -584,19 +614,13 @@ func (r *Redis) publishLoop() {
 				break fill
 			}
 		}
-		for room, ev := range r.unsent {
-			batch = append(batch, ev)
-			delete(r.unsent, room)
-		}
 		if err := r.publishBatch(batch); err != nil {
 			r.m.BrokerErrors.Inc()
 			if r.pubUp.Swap(false) {
 				r.log.Warn("redis publish failed; messages reach other nodes when it returns", "err", err)
 			}
 			for _, ev := range batch {
-				if ev.Kind == chat.EventMessage && ev.Message != nil {
-					r.keepUnsent(ev)
-				} else {
+				if !r.keepUnsent(ev) {
 					r.m.BrokerDropped.Inc()
 				}
 			}
@@ -612,12 +636,35 @@ func (r *Redis) publishLoop() {
 	}
 }
 
-// keepUnsent remembers ev when it is the newest unpublished message of its
-// room.
-func (r *Redis) keepUnsent(ev chat.Event) {
-	if old, ok := r.unsent[ev.Message.Room]; !ok || old.Message.Seq < ev.Message.Seq {
-		r.unsent[ev.Message.Room] = ev
+// keepKey names what a failed publish keeps until Redis returns, the
+// newest of each: a room's newest message, a user's presence in a room on
+// a node, a revocation. It is "" for what is dropped.
+func keepKey(ev chat.Event) string {
+	switch ev.Kind {
+	case chat.EventMessage:
+		if ev.Message != nil {
+			return "m|" + ev.Message.Room
+		}
+	case chat.EventPresence:
+		return "p|" + ev.Room + "|" + ev.Node + "|" + ev.UserID
+	case chat.EventRevoke:
+		return "r|" + ev.SessionID
 	}
+	return ""
+}
+
+// keepUnsent remembers ev, unpublished, when it is the newest of its
+// keepKey, and reports whether ev is of a kind that is kept. Events come
+// oldest first; messages, which may come out of order, go by seq.
+func (r *Redis) keepUnsent(ev chat.Event) bool {
+	key := keepKey(ev)
+	if key == "" {
+		return false
+	}
+	if old, ok := r.unsent[key]; !ok || ev.Message == nil || old.Message.Seq < ev.Message.Seq {
+		r.unsent[key] = ev
+	}
+	return true
 }
 
 // takeOverflow moves the messages Publish could not queue into unsent.
@@ -689,7 +736,7 @@ func (r *Redis) publishBatch(batch []chat.Event) error {
 // heartbeat records this node as alive and notices nodes that stopped.
 func (r *Redis) heartbeat() {
 	defer r.wg.Done()
-	t := time.NewTicker(HeartbeatInterval)
+	t := time.NewTicker(r.opt.heartbeatEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -702,7 +749,7 @@ func (r *Redis) heartbeat() {
 			cancel()
 			continue
 		}
-		stale, err := StaleNodes(ctx, r.rdb, r.prefix, NodeTTL)
+		stale, err := StaleNodes(ctx, r.rdb, r.prefix, r.opt.nodeTTL)
 		cancel()
 		if err != nil {
 			continue
