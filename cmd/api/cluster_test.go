@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -744,78 +742,6 @@ func TestClusterRedisRestart(t *testing.T) {
 	}
 }
 
-// tcpProxy forwards a local port to target until cut; restore listens on
-// the same port again. It stands in for a database that goes away.
-type tcpProxy struct {
-	t      *testing.T
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every forwarded connection.
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *tcpProxy) restore() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
 func TestClusterDatabaseOutage(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "")
@@ -823,8 +749,8 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, u.Host)
-	u.Host = proxy.addr
+	proxy := servertest.StartProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	n := startRun(t, c.with(map[string]string{"CHAT_DB_URL": u.String()}))
 	p := connectPeer(t, n.url, signUp(t, n, "patient"))
 	p.join("outage", -1)
@@ -832,7 +758,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.cut()
+	proxy.Down()
 	_, err = p.sendAcked("outage", "during", "while the database is away", 20*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "error internal") {
 		t.Fatalf("send with the database away: %v, want error internal and no ack", err)
@@ -844,7 +770,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 		t.Fatalf("socket closed with %d; it must stay open", p.code())
 	}
 
-	proxy.restore()
+	proxy.Up()
 	deadline := time.Now().Add(20 * time.Second)
 	for k := 0; ; k++ {
 		_, err := p.sendAcked("outage", fmt.Sprintf("after-%d", k), "the database is back", 5*time.Second)

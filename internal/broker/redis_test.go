@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -344,87 +341,14 @@ func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
 	}
 }
 
-// tcpProxy forwards connections to a Redis until it is cut, so a test can
-// make Redis unreachable for one broker while it stays up for the others.
-// While cut it accepts connections and closes them at once, so every
-// attempt fails fast.
-type tcpProxy struct {
-	target string
-	addr   string
-	ln     net.Listener
-
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{target: target, addr: ln.Addr().String(), ln: ln}
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-	})
-	return p
-}
-
-func (p *tcpProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		down := p.down
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-// cut closes every forwarded connection and refuses new ones.
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// restore forwards new connections again.
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
 // viaProxy returns redisURL with its host replaced by the proxy's.
-func viaProxy(t *testing.T, redisURL string, p *tcpProxy) string {
+func viaProxy(t *testing.T, redisURL string, p *servertest.Proxy) string {
 	t.Helper()
 	pu, err := url.Parse(redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pu.Host = p.addr
+	pu.Host = p.Addr()
 	return pu.String()
 }
 
@@ -435,7 +359,7 @@ func TestRedisBrokerPublishesNewestMessageAfterOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, ropt.Addr)
+	proxy := servertest.StartProxy(t, ropt.Addr)
 	a := startNode(t, viaProxy(t, u, proxy), prefix, "A", nil, nil)
 
 	// A watcher on Redis itself sees what A gets through.
@@ -447,7 +371,7 @@ func TestRedisBrokerPublishesNewestMessageAfterOutage(t *testing.T) {
 		}
 	}
 
-	proxy.cut()
+	proxy.Down()
 	for i := int64(1); i <= 5; i++ {
 		start := time.Now()
 		publish(t, a, msgEvent("A", "north", i))
@@ -469,7 +393,7 @@ func TestRedisBrokerPublishesNewestMessageAfterOutage(t *testing.T) {
 		t.Fatalf("published while Redis was unreachable: %v", msg)
 	}
 
-	proxy.restore()
+	proxy.Up()
 	seen := map[string]int64{}
 	for len(seen) < 2 {
 		msg, err := watch.ReceiveTimeout(ctx, 8*time.Second)
@@ -632,7 +556,7 @@ func TestRedisBrokerKeepsPresenceAndRevocationsThroughOutage(t *testing.T) {
 	}
 	const room = "deck"
 	pkey := prefix + "presence:" + room
-	proxy := startProxy(t, ropt.Addr)
+	proxy := servertest.StartProxy(t, ropt.Addr)
 	a := startNode(t, viaProxy(t, u, proxy), prefix, "A", nil, nil)
 	watch := rdb.Subscribe(ctx, prefix+"events")
 	defer watch.Close()
@@ -645,7 +569,7 @@ func TestRedisBrokerKeepsPresenceAndRevocationsThroughOutage(t *testing.T) {
 	waitUntil(t, 5*time.Second, "both users in the presence hash", func() bool { return rdb.HLen(ctx, pkey).Val() == 2 })
 
 	// Both users leave and a session is revoked while Redis is away.
-	proxy.cut()
+	proxy.Down()
 	publish(t, a, presenceEvent("A", room, "u-1", "anna", chat.PresenceLeave))
 	publish(t, a, presenceEvent("A", room, "u-2", "bert", chat.PresenceLeave))
 	publish(t, a, chat.Event{Kind: chat.EventRevoke, Node: "A", SessionID: "s-9"})
@@ -654,7 +578,7 @@ func TestRedisBrokerKeepsPresenceAndRevocationsThroughOutage(t *testing.T) {
 
 	// Redis is back and anna joins again at once: her join is newer than
 	// the leave that waited, so she ends present and bert absent.
-	proxy.restore()
+	proxy.Up()
 	publish(t, a, presenceEvent("A", room, "u-1", "anna", chat.PresenceJoin))
 	msg, err := watch.ReceiveTimeout(ctx, 8*time.Second)
 	if err != nil {
