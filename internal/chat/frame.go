@@ -60,6 +60,17 @@ func echo(f *ClientFrame, data []byte) {
 	}
 }
 
+// echoRoom returns the room of a frame whose type takes none, normalized
+// when it is well formed and "" otherwise, so an error never echoes a room
+// the protocol would refuse.
+func echoRoom(s string) string {
+	if s == "" {
+		return ""
+	}
+	r, _ := NormalizeRoom(s)
+	return r
+}
+
 // onlySpace reports whether b holds nothing but JSON white space.
 func onlySpace(b []byte) bool {
 	for _, c := range b {
@@ -107,12 +118,15 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		}
 		f.Room = r
 	case TypeAuth:
+		f.Room = echoRoom(f.Room)
 		if f.Token == "" {
 			return f, Errorf(CodeBadRequest, "token is required")
 		}
 	case "":
+		f.Room = echoRoom(f.Room)
 		return f, Errorf(CodeBadRequest, "type is required")
 	default:
+		f.Room = echoRoom(f.Room)
 		return f, Errorf(CodeBadRequest, "unknown frame type")
 	}
 	switch f.Type {

@@ -29,6 +29,10 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"send","room":"a","ref":"r"}`, CodeBadRequest, TypeSend, "r", "a"},
 		{`{"type":"auth"}`, CodeBadRequest, TypeAuth, "", ""},
 		{`{"type":"wave","ref":"r"}`, CodeBadRequest, "wave", "r", ""},
+		{`{"type":"wave","room":"A"}`, CodeBadRequest, "wave", "", "a"},
+		{`{"room":"a b","ref":"r"}`, CodeBadRequest, "", "r", ""},
+		{`{"type":"auth","room":"A"}`, CodeBadRequest, TypeAuth, "", "a"},
+		{`{"type":"auth","token":"t","room":"a.b"}`, "", TypeAuth, "", ""},
 		{`{"type":"join","room":"a","ref":"` + strings.Repeat("x", 65) + `"}`, CodeBadRequest, "", "", "a"},
 		{`{"type":"join","room":"A","ref":"tab\there"}`, CodeBadRequest, "", "", "a"},
 	}
