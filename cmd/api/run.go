@@ -92,9 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Hasher:            auth.NewHasher(0),
 		RefreshTTL:        cfg.RefreshTTL,
 		AllowRegistration: cfg.AllowRegistration,
-		LoginThrottle:     nb.throttle("login", auth.Rate(cfg.LoginRate)),
-		LoginIPThrottle:   nb.throttle("login-ip", auth.Rate(cfg.LoginIPRate)),
-		RegisterThrottle:  nb.throttle("register", auth.Rate(cfg.RegisterRate)),
+		LoginThrottle:     nb.throttle("login", cfg.LoginRate),
+		LoginIPThrottle:   nb.throttle("login-ip", cfg.LoginIPRate),
+		RegisterThrottle:  nb.throttle("register", cfg.RegisterRate),
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},

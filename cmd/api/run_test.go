@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store/storetest"
 )
 
@@ -32,7 +32,7 @@ const (
 // service is one call of run in this process.
 type service struct {
 	url    string // http://ADDR
-	stderr *syncBuffer
+	stderr *servertest.Buffer
 	cancel context.CancelFunc
 	done   chan error // receives run's result once
 	client *http.Client
@@ -57,7 +57,7 @@ func startRun(t *testing.T, env map[string]string) *service {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &service{
-		stderr: &syncBuffer{},
+		stderr: &servertest.Buffer{},
 		cancel: cancel,
 		done:   make(chan error, 1),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
@@ -254,7 +254,7 @@ func TestRunBadConfig(t *testing.T) {
 				"CHAT_JWT_SECRET": testSecret,
 				tt.variable:       tt.value,
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr servertest.Buffer
 			done := make(chan error, 1)
 			go func() {
 				done <- run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, &stdout, &stderr)
@@ -427,27 +427,9 @@ func TestRunListenError(t *testing.T) {
 		"CHAT_DB_URL":     "sqlite:" + filepath.Join(t.TempDir(), "chat.db"),
 		"CHAT_JWT_SECRET": testSecret,
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr servertest.Buffer
 	err := run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("run on a taken address returned %v, want an error naming %s", err, addr)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

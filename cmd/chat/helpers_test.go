@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,28 +15,11 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/servertest"
 )
 
 // testTimeout bounds every command a test runs.
 const testTimeout = 90 * time.Second
-
-// syncBuffer is an io.Writer safe for the client and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // envFunc returns a getenv reading env.
 func envFunc(env map[string]string) func(string) string {
@@ -91,7 +73,7 @@ func runCommand(t testing.TB, env map[string]string, stdin string, args ...strin
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut servertest.Buffer
 	err = run(ctx, append([]string{"chat"}, args...), envFunc(env), strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
@@ -101,8 +83,8 @@ func runCommand(t testing.TB, env map[string]string, stdin string, args ...strin
 type cli struct {
 	name   string
 	stdin  *os.File
-	out    syncBuffer
-	errOut syncBuffer
+	out    servertest.Buffer
+	errOut servertest.Buffer
 	done   chan error
 	cancel context.CancelFunc
 }
@@ -156,7 +138,7 @@ func (c *cli) waitErr(t testing.TB, s string, timeout time.Duration) {
 }
 
 // waitFor polls b until it contains s.
-func waitFor(t testing.TB, what string, b *syncBuffer, s string, timeout time.Duration) {
+func waitFor(t testing.TB, what string, b *servertest.Buffer, s string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(b.String(), s) {

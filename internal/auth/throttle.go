@@ -2,61 +2,15 @@ package auth
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
-// Rate is a throttle limit: at most N events per key in a window of Per.
-// The zero Rate is off.
-type Rate struct {
-	N   int
-	Per time.Duration
-}
-
-// rateSyntax is what ParseRate accepts, quoted in its errors.
-const rateSyntax = "want N/DURATION such as 5/1m or 20/1h (N a positive integer, DURATION in Go syntax), or 0 to turn the limit off"
-
-// maxRateN bounds N so a typo cannot overflow anything.
-const maxRateN = 1_000_000_000
-
-// ParseRate parses "N/DURATION" (e.g. "5/1m", "60/1m", "20/1h"); "0" (or a
-// zero N) is the Rate that is off.
-func ParseRate(s string) (Rate, error) {
-	s = strings.TrimSpace(s)
-	if s == "0" {
-		return Rate{}, nil
-	}
-	ns, ds, ok := strings.Cut(s, "/")
-	if !ok {
-		return Rate{}, fmt.Errorf("auth: rate %q: %s", s, rateSyntax)
-	}
-	n, err := strconv.Atoi(ns)
-	if err != nil || n < 0 || n > maxRateN || ns != strconv.Itoa(n) {
-		return Rate{}, fmt.Errorf("auth: rate %q: bad count %q: %s", s, ns, rateSyntax)
-	}
-	d, err := time.ParseDuration(ds)
-	if err != nil || d <= 0 {
-		return Rate{}, fmt.Errorf("auth: rate %q: bad duration %q: %s", s, ds, rateSyntax)
-	}
-	if n == 0 {
-		return Rate{}, nil
-	}
-	return Rate{N: n, Per: d}, nil
-}
-
-// Off reports whether r never limits anything.
-func (r Rate) Off() bool { return r.N <= 0 || r.Per <= 0 }
-
-// String returns r in the form ParseRate reads.
-func (r Rate) String() string {
-	if r.Off() {
-		return "0"
-	}
-	return strconv.Itoa(r.N) + "/" + r.Per.String()
-}
+// Rate is the limit of a Throttle: at most N events per key in a window of
+// Per. It is chat.Rate, parsed by chat.ParseRate; the zero Rate is off.
+type Rate = chat.Rate
 
 // Throttle counts events per key (a client IP, or a username and IP) over a
 // window. Implementations are safe for concurrent use; a shared one (Redis)

@@ -2,88 +2,9 @@ package auth
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
-
-func TestParseRate(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Rate
-		wantErr bool
-	}{
-		{in: "5/1m", want: Rate{5, time.Minute}},
-		{in: "60/1m", want: Rate{60, time.Minute}},
-		{in: "20/1h", want: Rate{20, time.Hour}},
-		{in: "1/500ms", want: Rate{1, 500 * time.Millisecond}},
-		{in: "3/1h30m", want: Rate{3, 90 * time.Minute}},
-		{in: " 5/1m ", want: Rate{5, time.Minute}},
-		{in: "0", want: Rate{}},
-		{in: "0/1m", want: Rate{}},
-		{in: "", wantErr: true},
-		{in: "5", wantErr: true},
-		{in: "5/", wantErr: true},
-		{in: "/1m", wantErr: true},
-		{in: "5/m", wantErr: true},
-		{in: "5/60", wantErr: true},
-		{in: "5/0s", wantErr: true},
-		{in: "5/-1m", wantErr: true},
-		{in: "-5/1m", wantErr: true},
-		{in: "+5/1m", wantErr: true},
-		{in: "05/1m", wantErr: true},
-		{in: "5.5/1m", wantErr: true},
-		{in: "5/1m/2", wantErr: true},
-		{in: "99999999999/1m", wantErr: true},
-		{in: "off", wantErr: true},
-		{in: "5 /1m", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(strconv.Quote(tt.in), func(t *testing.T) {
-			got, err := ParseRate(tt.in)
-			if tt.wantErr {
-				if err == nil {
-					t.Fatalf("ParseRate(%q) = %v, want an error", tt.in, got)
-				}
-				if !strings.Contains(err.Error(), "N/DURATION") {
-					t.Fatalf("error %q does not say what is accepted", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("ParseRate(%q): %v", tt.in, err)
-			}
-			if got != tt.want {
-				t.Fatalf("ParseRate(%q) = %+v, want %+v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRateOffAndString(t *testing.T) {
-	tests := []struct {
-		r    Rate
-		off  bool
-		text string
-	}{
-		{Rate{}, true, "0"},
-		{Rate{N: 5}, true, "0"},
-		{Rate{Per: time.Minute}, true, "0"},
-		{Rate{5, time.Minute}, false, "5/1m0s"},
-		{Rate{20, time.Hour}, false, "20/1h0m0s"},
-	}
-	for _, tt := range tests {
-		if got := tt.r.Off(); got != tt.off {
-			t.Errorf("%+v.Off() = %v, want %v", tt.r, got, tt.off)
-		}
-		if got := tt.r.String(); got != tt.text {
-			t.Errorf("%+v.String() = %q, want %q", tt.r, got, tt.text)
-		}
-		if back, err := ParseRate(tt.r.String()); err != nil || back.Off() != tt.off || (!tt.off && back != tt.r) {
-			t.Errorf("ParseRate(%q) = %+v, %v; want %+v", tt.r.String(), back, err, tt.r)
-		}
-	}
-}
 
 func TestMemThrottleWindow(t *testing.T) {
 	ctx := t.Context()

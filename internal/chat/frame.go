@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 )
 
 // Frame types of the WebSocket protocol.
@@ -44,6 +45,42 @@ type frameEcho struct {
 	Room any `json:"room"`
 }
 
+// echo sets f's Ref and Room from data, one well-formed JSON value, when
+// they are strings and well formed.
+func echo(f *ClientFrame, data []byte) {
+	var e frameEcho
+	_ = json.Unmarshal(data, &e)
+	if s, ok := e.Ref.(string); ok && ValidRef(s) {
+		f.Ref = s
+	}
+	if s, ok := e.Room.(string); ok {
+		if r, err := NormalizeRoom(s); err == nil {
+			f.Room = r
+		}
+	}
+}
+
+// echoRoom returns the room of a frame whose type takes none, normalized
+// when it is well formed and "" otherwise, so an error never echoes a room
+// the protocol would refuse.
+func echoRoom(s string) string {
+	if s == "" {
+		return ""
+	}
+	r, _ := NormalizeRoom(s)
+	return r
+}
+
+// onlySpace reports whether b holds nothing but JSON white space.
+func onlySpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
 // DecodeFrame decodes and checks one client frame. On error the returned
 // frame still carries the ref and room when they could be read and are well
 // formed, so the error frame can echo them. Every error is an *Error with
@@ -52,17 +89,16 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 	var f ClientFrame
 	d := json.NewDecoder(bytes.NewReader(data))
 	if err := d.Decode(&f); err != nil || d.More() {
-		var e frameEcho
-		_ = json.Unmarshal(data, &e)
 		f = ClientFrame{}
-		if s, ok := e.Ref.(string); ok && ValidRef(s) {
-			f.Ref = s
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && onlySpace(data[d.InputOffset():]) {
+			// One well-formed JSON value with a field of the wrong type:
+			// read what ref and room hold as any JSON value, so a ref or
+			// room given last as a non-string is not echoed.
+			echo(&f, data)
 		}
-		if s, ok := e.Room.(string); ok {
-			if r, err := NormalizeRoom(s); err == nil {
-				f.Room = r
-			}
-		}
+		// Anything else (a syntax error, an empty or cut-short frame, data
+		// after the value) is not one JSON value: nothing can be echoed.
 		return f, Errorf(CodeBadRequest, "frame is not a valid JSON object of the protocol")
 	}
 	if f.Ref != "" && !ValidRef(f.Ref) {
@@ -82,12 +118,15 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		}
 		f.Room = r
 	case TypeAuth:
+		f.Room = echoRoom(f.Room)
 		if f.Token == "" {
 			return f, Errorf(CodeBadRequest, "token is required")
 		}
 	case "":
+		f.Room = echoRoom(f.Room)
 		return f, Errorf(CodeBadRequest, "type is required")
 	default:
+		f.Room = echoRoom(f.Room)
 		return f, Errorf(CodeBadRequest, "unknown frame type")
 	}
 	switch f.Type {

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -27,6 +29,10 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"send","room":"a","ref":"r"}`, CodeBadRequest, TypeSend, "r", "a"},
 		{`{"type":"auth"}`, CodeBadRequest, TypeAuth, "", ""},
 		{`{"type":"wave","ref":"r"}`, CodeBadRequest, "wave", "r", ""},
+		{`{"type":"wave","room":"A"}`, CodeBadRequest, "wave", "", "a"},
+		{`{"room":"a b","ref":"r"}`, CodeBadRequest, "", "r", ""},
+		{`{"type":"auth","room":"A"}`, CodeBadRequest, TypeAuth, "", "a"},
+		{`{"type":"auth","token":"t","room":"a.b"}`, "", TypeAuth, "", ""},
 		{`{"type":"join","room":"a","ref":"` + strings.Repeat("x", 65) + `"}`, CodeBadRequest, "", "", "a"},
 		{`{"type":"join","room":"A","ref":"tab\there"}`, CodeBadRequest, "", "", "a"},
 	}
@@ -48,6 +54,12 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"type":"join","room":"general","since":0}`,
 		`{"type":"send","room":"a","text":"hi","ref":"r"}`,
 		`{"type":"auth","token":"x"}`, `[]`, `{}`, `null`, `{"type":1}`,
+		`{"type":"join","room":"a","since":1.5,"ref":"x"}`,
+		`{"ref":"x","room":"a","ref":1,"since":"1"}`,
+		`{"type":"join","room":"a","since":1.5} {}`,
+		`{"type":"join","room":"a","since":1.5}]`,
+		`{"type":"join","room":"a"}]`,
+		`{"type":"send","room":"a","ref":"x","text":"cut`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -69,6 +81,28 @@ func FuzzDecodeFrame(f *testing.F) {
 		if err == nil && fr.Type == TypeSend && (fr.Text == nil || fr.Ref == "") {
 			t.Fatal("send accepted without text or ref")
 		}
+		// A frame that does not decode echoes exactly the ref and room that
+		// reading the whole input once more as loose JSON finds.
+		var ce *Error
+		if errors.As(err, &ce) && ce.Message == "frame is not a valid JSON object of the protocol" {
+			var e struct {
+				Ref  any `json:"ref"`
+				Room any `json:"room"`
+			}
+			var want ClientFrame
+			_ = json.Unmarshal(data, &e) // fills e also when only a field type is wrong
+			if s, ok := e.Ref.(string); ok && ValidRef(s) {
+				want.Ref = s
+			}
+			if s, ok := e.Room.(string); ok {
+				if r, err := NormalizeRoom(s); err == nil {
+					want.Room = r
+				}
+			}
+			if fr != want {
+				t.Fatalf("malformed frame %q echoed %+v, want %+v", data, fr, want)
+			}
+		}
 	})
 }
 
@@ -79,6 +113,28 @@ func BenchmarkDecodeFrame(b *testing.B) {
 		if _, err := DecodeFrame(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDecodeFrameMalformed measures the error path: a frame cut
+// short, one with data after it, and one of valid JSON with a field of the
+// wrong type, whose ref and room are still echoed.
+func BenchmarkDecodeFrameMalformed(b *testing.B) {
+	send := `{"type":"send","room":"general","text":"` + strings.Repeat("hello there, how are you? ", 40) + `","ref":"0b5c8e4e-9a51-4f4b-8d7e-3f1b2a6c9d10"}`
+	for _, bc := range []struct{ name, data string }{
+		{"truncated", send[:len(send)-10]},
+		{"trailing", send + ` {}`},
+		{"wrong_type", `{"type":"join","room":"general","since":1.5,"ref":"0b5c8e4e-9a51-4f4b-8d7e-3f1b2a6c9d10"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data := []byte(bc.data)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeFrame(data); err == nil {
+					b.Fatal("malformed frame accepted")
+				}
+			}
+		})
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // Config is the whole configuration of the service, one field per CHAT_
@@ -41,9 +43,9 @@ type Config struct {
 
 	// Registration, throttles and the clients allowed in.
 	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0"`
-	LoginRate         Rate           `env:"CHAT_LOGIN_RATE" envDefault:"5/1m" accepts:"N/DURATION with N at least 1, such as 5/1m, or 0 to turn the throttle off"`
-	LoginIPRate       Rate           `env:"CHAT_LOGIN_IP_RATE" envDefault:"60/1m" accepts:"N/DURATION with N at least 1, such as 60/1m, or 0 to turn the throttle off"`
-	RegisterRate      Rate           `env:"CHAT_REGISTER_RATE" envDefault:"20/1m" accepts:"N/DURATION with N at least 1, such as 20/1m, or 0 to turn the throttle off"`
+	LoginRate         chat.Rate      `env:"CHAT_LOGIN_RATE" envDefault:"5/1m" accepts:"N/DURATION with N at least 1, such as 5/1m, or 0 to turn the throttle off"`
+	LoginIPRate       chat.Rate      `env:"CHAT_LOGIN_IP_RATE" envDefault:"60/1m" accepts:"N/DURATION with N at least 1, such as 60/1m, or 0 to turn the throttle off"`
+	RegisterRate      chat.Rate      `env:"CHAT_REGISTER_RATE" envDefault:"20/1m" accepts:"N/DURATION with N at least 1, such as 20/1m, or 0 to turn the throttle off"`
 	TrustedProxies    []netip.Prefix `env:"CHAT_TRUSTED_PROXIES" accepts:"empty or a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,192.0.2.7"`
 	AllowedOrigins    []string       `env:"CHAT_ALLOWED_ORIGINS" accepts:"empty or a comma-separated list of origins scheme://host[:port] with scheme http or https and no path, such as https://chat.example.com"`
 
@@ -163,7 +165,7 @@ func (c Config) LogValue() slog.Value {
 			f = redactURL(rv.Field(v.index).String())
 		}
 		switch x := f.(type) {
-		case Rate:
+		case chat.Rate:
 			f = x.String()
 		case time.Duration:
 			f = x.String()

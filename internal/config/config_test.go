@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // envOf returns a getenv that reads the literal environment m.
@@ -108,9 +110,9 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_ACCESS_TTL", c.AccessTTL, 15 * time.Minute},
 		{"CHAT_REFRESH_TTL", c.RefreshTTL, 720 * time.Hour},
 		{"CHAT_ALLOW_REGISTRATION", c.AllowRegistration, true},
-		{"CHAT_LOGIN_RATE", c.LoginRate, Rate{N: 5, Per: time.Minute}},
-		{"CHAT_LOGIN_IP_RATE", c.LoginIPRate, Rate{N: 60, Per: time.Minute}},
-		{"CHAT_REGISTER_RATE", c.RegisterRate, Rate{N: 20, Per: time.Minute}},
+		{"CHAT_LOGIN_RATE", c.LoginRate, chat.Rate{N: 5, Per: time.Minute}},
+		{"CHAT_LOGIN_IP_RATE", c.LoginIPRate, chat.Rate{N: 60, Per: time.Minute}},
+		{"CHAT_REGISTER_RATE", c.RegisterRate, chat.Rate{N: 20, Per: time.Minute}},
 		{"CHAT_TRUSTED_PROXIES", len(c.TrustedProxies), 0},
 		{"CHAT_ALLOWED_ORIGINS", len(c.AllowedOrigins), 0},
 		{"CHAT_WS_COMPRESSION", c.WSCompression, true},
@@ -214,9 +216,9 @@ func TestLoadValues(t *testing.T) {
 		AccessTTL:          5 * time.Minute,
 		RefreshTTL:         24 * time.Hour,
 		AllowRegistration:  false,
-		LoginRate:          Rate{},
-		LoginIPRate:        Rate{N: 100, Per: time.Hour},
-		RegisterRate:       Rate{N: 3, Per: 30 * time.Second},
+		LoginRate:          chat.Rate{},
+		LoginIPRate:        chat.Rate{N: 100, Per: time.Hour},
+		RegisterRate:       chat.Rate{N: 3, Per: 30 * time.Second},
 		WSCompression:      false,
 		WSPingInterval:     time.Second,
 		WSPongTimeout:      500 * time.Millisecond,

@@ -10,14 +10,17 @@ import (
 	"strings"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
-// parsers returns the parsers Load adds to env's: strict booleans and the
-// trusted proxy list. Rate parses itself through UnmarshalText.
+// parsers returns the parsers Load adds to env's: strict booleans, the
+// trusted proxy list and throttle rates.
 func parsers() map[reflect.Type]env.ParserFunc {
 	return map[reflect.Type]env.ParserFunc{
 		reflect.TypeFor[bool]():           func(s string) (any, error) { return parseBool(s) },
 		reflect.TypeFor[[]netip.Prefix](): func(s string) (any, error) { return parsePrefixes(s) },
+		reflect.TypeFor[chat.Rate]():      func(s string) (any, error) { return chat.ParseRate(s) },
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/httpapi"
 	"github.com/chatsvc/chat/internal/metrics"
+	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
 )
@@ -59,7 +59,7 @@ type env struct {
 	tokens *auth.Tokens
 	m      *metrics.Metrics
 	h      http.Handler
-	logs   *syncBuffer
+	logs   *servertest.Buffer
 }
 
 // forDialects runs f on SQLite and, when CHAT_TEST_POSTGRES_URL is set, on
@@ -78,7 +78,7 @@ func newEnv(t testing.TB, dialect string, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &servertest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	svc := auth.NewService(auth.ServiceOptions{
@@ -267,22 +267,4 @@ func wantTime(t testing.TB, what, s string) time.Time {
 		t.Fatalf("%s %s is %v away from now", what, s, d)
 	}
 	return ts
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -119,16 +119,26 @@ func (s *server) handleLogin() echo.HandlerFunc {
 	}
 }
 
+// decodeRefreshToken reads the body of a refresh or a logout and returns
+// its refresh_token, which must not be empty.
+func decodeRefreshToken(c echo.Context) (string, error) {
+	var req refreshRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return "", err
+	}
+	if req.RefreshToken == "" {
+		return "", chat.Errorf(chat.CodeInvalidRequest, "refresh_token is required")
+	}
+	return req.RefreshToken, nil
+}
+
 func (s *server) handleRefresh() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var req refreshRequest
-		if err := decodeJSON(c, &req); err != nil {
+		token, err := decodeRefreshToken(c)
+		if err != nil {
 			return err
 		}
-		if req.RefreshToken == "" {
-			return chat.Errorf(chat.CodeInvalidRequest, "refresh_token is required")
-		}
-		pair, err := s.opt.Auth.Refresh(c.Request().Context(), req.RefreshToken)
+		pair, err := s.opt.Auth.Refresh(c.Request().Context(), token)
 		if err != nil {
 			return err
 		}
@@ -138,14 +148,11 @@ func (s *server) handleRefresh() echo.HandlerFunc {
 
 func (s *server) handleLogout() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var req refreshRequest
-		if err := decodeJSON(c, &req); err != nil {
+		token, err := decodeRefreshToken(c)
+		if err != nil {
 			return err
 		}
-		if req.RefreshToken == "" {
-			return chat.Errorf(chat.CodeInvalidRequest, "refresh_token is required")
-		}
-		if err := s.opt.Auth.Logout(c.Request().Context(), req.RefreshToken); err != nil {
+		if err := s.opt.Auth.Logout(c.Request().Context(), token); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/httpapi"
 	"github.com/chatsvc/chat/internal/metrics"
+	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -29,31 +29,13 @@ const mtPassword = "metrics test password 1"
 // mtLoginRate is the per-username login throttle of mtServer.
 var mtLoginRate = auth.Rate{N: 3, Per: time.Minute}
 
-// mtLogBuffer is a log sink safe for concurrent writers.
-type mtLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *mtLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *mtLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // mtServer is the real Echo handler on a real SQLite store, with its own
 // registry and a captured debug log.
 type mtServer struct {
 	t    testing.TB
 	h    http.Handler
 	m    *metrics.Metrics
-	logs *mtLogBuffer
+	logs *servertest.Buffer
 	// secrets are the tokens handed out, which no log line may hold.
 	secrets []string
 }
@@ -65,7 +47,7 @@ func mtNewServer(t testing.TB) *mtServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &mtLogBuffer{}
+	logs := &servertest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	svc := auth.NewService(auth.ServiceOptions{

@@ -58,7 +58,7 @@ type Server struct {
 	Addr string // host:port it listens on
 	// URL is http://Addr.
 	URL  string
-	logs *lockedBuffer
+	logs *Buffer
 	done chan error
 }
 
@@ -94,7 +94,7 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.logs = &lockedBuffer{}
+	s.logs = &Buffer{}
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -201,19 +201,24 @@ func (s *Server) WaitExit(ctx context.Context) error {
 	}
 }
 
-type lockedBuffer struct {
+// Buffer collects what a server or client under test writes (its log, its
+// output) and is safe for those writers and the reading test at once. The
+// zero Buffer is empty and ready to use.
+type Buffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
+// Write appends p; it never fails.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

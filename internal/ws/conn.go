@@ -103,7 +103,7 @@ type conn struct {
 	expires  atomic.Int64 // unix nanoseconds after which the socket closes with 4001
 
 	mu        sync.Mutex
-	cond      *sync.Cond // signalled when the writer takes frames off the queue
+	cond      *sync.Cond // broadcast when the writer takes frames off the queue or stops, and on closing
 	queue     []outFrame
 	spare     []outFrame
 	writing   bool
@@ -236,6 +236,7 @@ func (c *conn) writeLoop() {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.writing = false
+			c.cond.Broadcast()
 			c.mu.Unlock()
 			return
 		}
@@ -314,6 +315,7 @@ func (c *conn) writeLoop() {
 			c.mu.Lock()
 			c.writing = false
 			c.queue = nil
+			c.cond.Broadcast()
 			c.mu.Unlock()
 			return
 		}
@@ -409,17 +411,27 @@ func (c *conn) readLoop() {
 	}
 }
 
-// waitWriter waits until the queued frames (the close answer) are written.
+// waitWriter waits until the queued frames (the close answer) are written
+// and the writer has stopped, or until closeGrace has passed. The writer
+// broadcasts c.cond whenever it stops, also after a failed write (as when
+// the socket is closed under it), so the wait ends on that signal; a single
+// timer broadcasts when the grace period is over.
 func (c *conn) waitWriter() {
-	deadline := time.Now().Add(closeGrace)
-	for time.Now().Before(deadline) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.writing {
+		return
+	}
+	expired := false
+	t := time.AfterFunc(closeGrace, func() {
 		c.mu.Lock()
-		w := c.writing
+		expired = true
+		c.cond.Broadcast()
 		c.mu.Unlock()
-		if !w {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	})
+	defer t.Stop()
+	for c.writing && !expired {
+		c.cond.Wait()
 	}
 }
 

@@ -1,0 +1,144 @@
+package ws
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chatsvc/chat/internal/metrics"
+)
+
+// pipeHijacker is the http.ResponseWriter of a request read from one end
+// of a net.Pipe, so Upgrader.Upgrade can take the connection over.
+type pipeHijacker struct {
+	http.ResponseWriter
+	nc  net.Conn
+	brw *bufio.ReadWriter
+}
+
+func (p pipeHijacker) Header() http.Header { return http.Header{} }
+
+func (p pipeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) { return p.nc, p.brw, nil }
+
+// pipeConn returns a hub socket (with no writer running yet) and the
+// client end of its WebSocket, joined by an in-memory net.Pipe so that
+// it works inside a synctest bubble.
+func pipeConn(t *testing.T) (*conn, *websocket.Conn) {
+	t.Helper()
+	cli, srv := net.Pipe()
+	t.Cleanup(func() { _ = cli.Close(); _ = srv.Close() })
+	type upgraded struct {
+		wsc *websocket.Conn
+		err error
+	}
+	done := make(chan upgraded, 1)
+	go func() {
+		brw := bufio.NewReadWriter(bufio.NewReader(srv), bufio.NewWriter(srv))
+		req, err := http.ReadRequest(brw.Reader)
+		if err != nil {
+			done <- upgraded{err: err}
+			return
+		}
+		var u websocket.Upgrader
+		wsc, err := u.Upgrade(pipeHijacker{nc: srv, brw: brw}, req, nil)
+		done <- upgraded{wsc, err}
+	}()
+	d := websocket.Dialer{NetDialContext: func(context.Context, string, string) (net.Conn, error) { return cli, nil }}
+	client, _, err := d.Dial("ws://chat.test/ws", nil)
+	if err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	up := <-done
+	if up.err != nil {
+		t.Fatalf("server handshake: %v", up.err)
+	}
+	h := &Hub{opt: Options{SendQueue: 16}, m: metrics.New(), log: slog.New(slog.DiscardHandler)}
+	h.opt.defaults()
+	c := &conn{hub: h, ws: up.wsc, log: h.log}
+	c.cond = sync.NewCond(&c.mu)
+	return c, client
+}
+
+// TestWaitWriter checks that waitWriter returns once the writer has sent
+// the close frame, once the writer fails because the socket was closed
+// under it, and at the end of closeGrace while the peer reads nothing. In
+// the bubble a wait that nothing would ever end is reported as a deadlock
+// instead of hanging the test, and the clock only moves when every
+// goroutine is blocked, so the elapsed time says which of the three ended
+// the wait.
+func TestWaitWriter(t *testing.T) {
+	t.Run("written", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			c, client := pipeConn(t)
+			read := make(chan error, 1)
+			go func() {
+				_, _, err := client.ReadMessage()
+				read <- err
+			}()
+			start := time.Now()
+			c.mu.Lock()
+			c.closeLocked(closeNormal)
+			c.mu.Unlock()
+			c.waitWriter()
+			if d := time.Since(start); d >= closeGrace {
+				t.Fatalf("waitWriter returned after %v, at the end of the grace period instead of when the writer stopped", d)
+			}
+			c.mu.Lock()
+			writing := c.writing
+			c.mu.Unlock()
+			if writing {
+				t.Fatal("waitWriter returned while the writer still runs")
+			}
+			if err := <-read; !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				t.Fatalf("client read %v, want close 1000", err)
+			}
+		})
+	})
+
+	t.Run("socket closed", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			c, _ := pipeConn(t) // the client reads nothing: the write blocks
+			start := time.Now()
+			c.mu.Lock()
+			c.closeLocked(closeNormal)
+			c.mu.Unlock()
+			go func() {
+				time.Sleep(closeGrace / 2)
+				_ = c.ws.NetConn().Close()
+			}()
+			c.waitWriter()
+			if d := time.Since(start); d != closeGrace/2 {
+				t.Fatalf("waitWriter returned after %v, want %v when the socket closed", d, closeGrace/2)
+			}
+		})
+	})
+
+	t.Run("peer stuck", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			c, _ := pipeConn(t) // the client reads nothing: the write blocks
+			start := time.Now()
+			c.mu.Lock()
+			c.closeLocked(closeNormal)
+			c.mu.Unlock()
+			c.waitWriter()
+			if d := time.Since(start); d != closeGrace {
+				t.Fatalf("waitWriter returned after %v, want the grace period %v", d, closeGrace)
+			}
+			c.mu.Lock()
+			writing := c.writing
+			c.mu.Unlock()
+			if !writing {
+				t.Fatal("the writer stopped although the peer read nothing")
+			}
+			_ = c.ws.NetConn().Close() // ends the writer before the bubble ends
+		})
+	})
+}
