@@ -7,9 +7,19 @@ import (
 
 	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/broker"
+	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/config"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/ws"
+)
+
+// The Redis types serve the interfaces the hub and the auth service declare.
+var (
+	_ ws.Broker         = (*broker.Redis)(nil)
+	_ ws.RoomSubscriber = (*broker.Redis)(nil)
+	_ ws.PresenceSource = (*broker.Redis)(nil)
+	_ ws.ConnLimiter    = (*broker.RedisConns)(nil)
+	_ auth.Throttle     = (*broker.RedisThrottle)(nil)
 )
 
 // nodeBroker is what joins this node to the others: the in-process broker
@@ -53,7 +63,7 @@ func newNodeBroker(ctx context.Context, cfg config.Config, node string, log *slo
 
 // throttle returns the throttle called name: shared through Redis, with a
 // per-node one standing in while Redis is away.
-func (b *nodeBroker) throttle(name string, rate auth.Rate) auth.Throttle {
+func (b *nodeBroker) throttle(name string, rate chat.Rate) auth.Throttle {
 	local := auth.NewMemThrottle(rate, nil)
 	if b.redis == nil {
 		return local

@@ -220,7 +220,7 @@ func TestResumeAfterNetworkLossAndRestart(t *testing.T) {
 	// A replay limit of 3 makes the second gap (7 messages) truncated, so
 	// the client pages the rest over REST.
 	srv := servertest.Start(t, map[string]string{"CHAT_WS_REPLAY_LIMIT": "3"})
-	px := startProxy(t, srv.Addr)
+	px := servertest.StartProxy(t, srv.Addr)
 	alice := newAccount(t, px.URL(), "alice")
 	bob := newAccount(t, srv.URL, "bob")
 	const wait = 40 * time.Second
@@ -236,26 +236,26 @@ func TestResumeAfterNetworkLossAndRestart(t *testing.T) {
 
 	// The network drops alice (1006): bob's lines and alice's own typed
 	// line wait for her return.
-	px.block()
-	px.cut()
+	px.Block()
+	px.Cut()
 	a.waitErr(t, "(1006)", wait)
 	a.line(t, "a1")
 	b.line(t, "b3")
 	b.line(t, "b4")
 	b.waitOut(t, "[general] bob: b4\n", wait)
-	px.unblock()
+	px.Unblock()
 	a.waitOut(t, "[general] alice: a1\n", wait)
 
 	// The server restarts (1001) while alice cannot reach it; bob comes
 	// back first and sends more than the replay limit.
-	px.block()
+	px.Block()
 	srv.Restart()
 	a.waitErr(t, "going_away (1001)", wait)
 	for i := 5; i <= 10; i++ {
 		b.line(t, fmt.Sprintf("b%d", i))
 	}
 	b.waitOut(t, "[general] bob: b10\n", wait)
-	px.unblock()
+	px.Unblock()
 	b.line(t, "b11")
 	a.waitOut(t, "[general] bob: b11\n", wait)
 	b.waitOut(t, "[general] bob: b11\n", wait)
@@ -285,7 +285,7 @@ func TestResumeAfterNetworkLossAndRestart(t *testing.T) {
 func TestResendAfterLostAck(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, nil)
-	px := startProxy(t, srv.Addr)
+	px := servertest.StartProxy(t, srv.Addr)
 	alice := newAccount(t, px.URL(), "alice")
 	const wait = 30 * time.Second
 
@@ -297,7 +297,7 @@ func TestResendAfterLostAck(t *testing.T) {
 	// The server stores the line but its ack never arrives; the socket
 	// then breaks. The client resends the line with the same ref, and the
 	// server answers with the first ack instead of storing it again.
-	px.mute(true)
+	px.Mute(true)
 	a.line(t, "only once")
 	deadline := time.Now().Add(wait)
 	for len(restHistory(t, srv.URL, alice, "general")) < 2 {
@@ -306,8 +306,8 @@ func TestResendAfterLostAck(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	px.cut()
-	px.mute(false)
+	px.Cut()
+	px.Mute(false)
 	a.waitErr(t, "(1006)", wait)
 	a.line(t, "last")
 	a.waitOut(t, "[general] alice: last\n", wait)

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -198,125 +196,4 @@ func restHistory(t testing.TB, serverURL string, a account, room string) []chat.
 		t.Fatal(err)
 	}
 	return page.Messages
-}
-
-// proxy is a TCP relay between a client and the server that the test can
-// cut and block, to take one client off the network while others stay.
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu      sync.Mutex
-	blocked bool
-	muted   bool // drop what the server sends
-	conns   map[net.Conn]struct{}
-}
-
-// startProxy relays a listener on 127.0.0.1 to target (host:port).
-func startProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-	})
-	return p
-}
-
-// URL returns the proxy's address as a server URL.
-func (p *proxy) URL() string { return "http://" + p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		blocked := p.blocked
-		if !blocked {
-			p.conns[c] = struct{}{}
-		}
-		p.mu.Unlock()
-		if blocked {
-			c.Close()
-			continue
-		}
-		go p.relay(c)
-	}
-}
-
-func (p *proxy) relay(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[s] = struct{}{}
-	p.mu.Unlock()
-	go func() {
-		_, _ = io.Copy(s, c)
-		s.Close()
-		c.Close()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.Read(buf)
-		if n > 0 && !p.isMuted() {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	s.Close()
-	c.Close()
-}
-
-func (p *proxy) isMuted() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.muted
-}
-
-// mute drops what the server sends until unmute; what the client sends
-// still goes through.
-func (p *proxy) mute(on bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.muted = on
-}
-
-// block refuses new connections (accepted, then closed at once) until
-// unblock.
-func (p *proxy) block() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.blocked = true
-}
-
-// unblock relays new connections again.
-func (p *proxy) unblock() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.blocked = false
-}
-
-// cut breaks every relayed connection without a word, as a network
-// failure would.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
 }

@@ -17,7 +17,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/chat"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -59,15 +59,13 @@ return ttl
 type RedisThrottle struct {
 	rdb  redis.UniversalClient
 	key  string
-	rate auth.Rate
+	rate chat.Rate
 }
-
-var _ auth.Throttle = (*RedisThrottle)(nil)
 
 // NewRedisThrottle returns a RedisThrottle limiting each caller key to r.
 // key is the full prefix of its Redis keys, such as prefix+"throttle:login:";
 // throttles with different limits need different prefixes.
-func NewRedisThrottle(rdb redis.UniversalClient, key string, r auth.Rate) *RedisThrottle {
+func NewRedisThrottle(rdb redis.UniversalClient, key string, r chat.Rate) *RedisThrottle {
 	return &RedisThrottle{rdb: rdb, key: key, rate: r}
 }
 

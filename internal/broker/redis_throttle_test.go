@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 func TestRedisThrottleWindow(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
-	rate := auth.Rate{N: 3, Per: time.Minute}
+	rate := chat.Rate{N: 3, Per: time.Minute}
 	th := NewRedisThrottle(rdb, prefix+"throttle:login:", rate)
 
 	// Blocked records nothing.
@@ -70,7 +71,7 @@ func TestRedisThrottleWindow(t *testing.T) {
 
 func TestRedisThrottleWindowEnds(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
-	rate := auth.Rate{N: 2, Per: 300 * time.Millisecond}
+	rate := chat.Rate{N: 2, Per: 300 * time.Millisecond}
 	th := NewRedisThrottle(rdb, prefix+"throttle:", rate)
 	start := time.Now()
 	for range rate.N {
@@ -98,7 +99,7 @@ func TestRedisThrottleWindowEnds(t *testing.T) {
 func TestRedisThrottleSharedAcrossNodes(t *testing.T) {
 	rdb1, ctx, prefix := limitsRedis(t)
 	rdb2, _, _ := limitsRedis(t) // a second connection, as a second node has
-	rate := auth.Rate{N: 4, Per: time.Minute}
+	rate := chat.Rate{N: 4, Per: time.Minute}
 	node1 := NewRedisThrottle(rdb1, prefix+"throttle:ip:", rate)
 	node2 := NewRedisThrottle(rdb2, prefix+"throttle:ip:", rate)
 
@@ -126,7 +127,7 @@ func TestRedisThrottleSharedAcrossNodes(t *testing.T) {
 // verdicts.
 func TestRedisThrottleMatchesMemThrottle(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
-	rate := auth.Rate{N: 3, Per: time.Hour}
+	rate := chat.Rate{N: 3, Per: time.Hour}
 	mem := auth.NewMemThrottle(rate, nil)
 	red := NewRedisThrottle(rdb, prefix+"throttle:", rate)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -164,7 +165,7 @@ func TestRedisThrottleMatchesMemThrottle(t *testing.T) {
 
 func TestRedisThrottleKeyWithoutExpiryGetsAWindow(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
-	rate := auth.Rate{N: 1, Per: time.Minute}
+	rate := chat.Rate{N: 1, Per: time.Minute}
 	th := NewRedisThrottle(rdb, prefix+"throttle:", rate)
 	if err := rdb.Set(ctx, prefix+"throttle:k", 7, 0).Err(); err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func TestRedisThrottleKeyWithoutExpiryGetsAWindow(t *testing.T) {
 
 func TestRedisThrottleOffNeverCallsRedis(t *testing.T) {
 	// A dead Redis proves no call goes out: any call would fail.
-	th := NewRedisThrottle(limitsDeadRedis(t), "p:throttle:", auth.Rate{})
+	th := NewRedisThrottle(limitsDeadRedis(t), "p:throttle:", chat.Rate{})
 	ctx, cancel := context.WithTimeout(context.Background(), limitsTestTimeout)
 	defer cancel()
 	for range 20 {
@@ -197,7 +198,7 @@ func TestRedisThrottleOffNeverCallsRedis(t *testing.T) {
 }
 
 func TestRedisThrottleErrorsOnDeadRedis(t *testing.T) {
-	th := NewRedisThrottle(limitsDeadRedis(t), "p:throttle:", auth.Rate{N: 1, Per: time.Minute})
+	th := NewRedisThrottle(limitsDeadRedis(t), "p:throttle:", chat.Rate{N: 1, Per: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), limitsTestTimeout)
 	defer cancel()
 	if _, err := th.Hit(ctx, "k"); err == nil {
@@ -214,7 +215,7 @@ func TestRedisThrottleErrorsOnDeadRedis(t *testing.T) {
 // TestFallbackThrottleOnDeadRedis: with the shared throttle unreachable, the
 // per-node fallback keeps the limit and every failure is reported.
 func TestFallbackThrottleOnDeadRedis(t *testing.T) {
-	rate := auth.Rate{N: 3, Per: time.Minute}
+	rate := chat.Rate{N: 3, Per: time.Minute}
 	var failures atomic.Int64
 	var lastErr atomic.Value
 	th := auth.NewFallbackThrottle(
@@ -253,7 +254,7 @@ func TestFallbackThrottleOnDeadRedis(t *testing.T) {
 // consulted, so the limit holds across nodes.
 func TestFallbackThrottleUsesRedisWhenUp(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
-	rate := auth.Rate{N: 2, Per: time.Minute}
+	rate := chat.Rate{N: 2, Per: time.Minute}
 	mem1, mem2 := auth.NewMemThrottle(rate, nil), auth.NewMemThrottle(rate, nil)
 	fail := func(err error) { t.Errorf("onError(%v) with Redis up", err) }
 	node1 := auth.NewFallbackThrottle(NewRedisThrottle(rdb, prefix+"throttle:", rate), mem1, fail)

@@ -81,7 +81,7 @@ func TestRegisterClosed(t *testing.T) {
 }
 
 func TestRegisterThrottle(t *testing.T) {
-	e := newEnv(t, "sqlite", envOptions{registerRate: auth.Rate{N: 2, Per: time.Minute}})
+	e := newEnv(t, "sqlite", envOptions{registerRate: chat.Rate{N: 2, Per: time.Minute}})
 	from := func(ip, name string) *httptest.ResponseRecorder {
 		b, _ := json.Marshal(map[string]string{"username": name, "password": testPassword})
 		return e.do(request{method: http.MethodPost, path: "/api/v1/auth/register", body: string(b), remoteAddr: ip + ":4000"})
@@ -210,7 +210,7 @@ func keys(m map[string]any) []string {
 }
 
 func TestLoginThrottle(t *testing.T) {
-	e := newEnv(t, "sqlite", envOptions{loginRate: auth.Rate{N: 3, Per: time.Minute}})
+	e := newEnv(t, "sqlite", envOptions{loginRate: chat.Rate{N: 3, Per: time.Minute}})
 	e.register("alice")
 	e.register("bob")
 	login := func(ip, name, password string) *httptest.ResponseRecorder {
@@ -249,7 +249,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 func TestLoginIPThrottle(t *testing.T) {
-	e := newEnv(t, "sqlite", envOptions{loginIPRate: auth.Rate{N: 2, Per: time.Minute}})
+	e := newEnv(t, "sqlite", envOptions{loginIPRate: chat.Rate{N: 2, Per: time.Minute}})
 	login := func(ip, name string) *httptest.ResponseRecorder {
 		b, _ := json.Marshal(map[string]string{"username": name, "password": testPassword})
 		return e.do(request{method: http.MethodPost, path: "/api/v1/auth/login", body: string(b), remoteAddr: ip + ":5000"})

@@ -27,7 +27,7 @@ import (
 const mtPassword = "metrics test password 1"
 
 // mtLoginRate is the per-username login throttle of mtServer.
-var mtLoginRate = auth.Rate{N: 3, Per: time.Minute}
+var mtLoginRate = chat.Rate{N: 3, Per: time.Minute}
 
 // mtServer is the real Echo handler on a real SQLite store, with its own
 // registry and a captured debug log.
@@ -57,8 +57,8 @@ func mtNewServer(t testing.TB) *mtServer {
 		AllowRegistration: true,
 		RefreshTTL:        time.Hour,
 		LoginThrottle:     auth.NewMemThrottle(mtLoginRate, nil),
-		LoginIPThrottle:   auth.NewMemThrottle(auth.Rate{}, nil),
-		RegisterThrottle:  auth.NewMemThrottle(auth.Rate{}, nil),
+		LoginIPThrottle:   auth.NewMemThrottle(chat.Rate{}, nil),
+		RegisterThrottle:  auth.NewMemThrottle(chat.Rate{}, nil),
 		Metrics:           m,
 		Logger:            log,
 	})
