@@ -766,8 +766,16 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	if code, body := readyStatus(t, n); code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
 		t.Errorf("readyz with the database away: %d %s", code, body)
 	}
+	for k := 0; k < 3; k++ {
+		if _, err := p.sendAcked("outage", fmt.Sprintf("during-%d", k), "still away", 20*time.Second); err == nil {
+			t.Fatal("a send was acknowledged while the database was away")
+		}
+	}
 	if p.code() != 0 {
 		t.Fatalf("socket closed with %d; it must stay open", p.code())
+	}
+	if got := strings.Count(n.stderr.String(), "store unreachable"); got != 1 {
+		t.Errorf("the outage was logged %d times, want once", got)
 	}
 
 	proxy.Up()
@@ -786,4 +794,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 		t.Errorf("readyz after the database returned: %d %s", code, body)
 	}
 	checkStream(t, "patient", p.messages("outage"), 1, 2)
+	if !strings.Contains(n.stderr.String(), "store reachable again") {
+		t.Error("the end of the outage was not logged")
+	}
 }

@@ -62,7 +62,7 @@ func (c *conn) join(f chat.ClientFrame) {
 	r.loadPresence()
 	stored, err := h.opt.Store.EnsureRoom(ctx, f.Room)
 	if err != nil {
-		c.log.Error("join: ensure room", "room", f.Room, "err", err)
+		c.storeFailed("join: ensure room", f.Room, err)
 		fail(chat.CodeInternal, "could not join the room")
 		return
 	}
@@ -93,7 +93,7 @@ func (c *conn) join(f chat.ClientFrame) {
 	if f.Since != nil && *f.Since < last {
 		msgs, trunc, err := h.opt.Store.After(ctx, f.Room, *f.Since, last, h.opt.ReplayLimit)
 		if err != nil {
-			c.log.Error("join: replay", "room", f.Room, "err", err)
+			c.storeFailed("join: replay", f.Room, err)
 			c.finishReplay(mb)
 			c.sendError(chat.CodeInternal, "could not read the room's history", f.Ref, f.Room)
 			return
@@ -156,7 +156,7 @@ func (c *conn) send(f chat.ClientFrame) {
 	if err != nil {
 		code := chat.ErrorCode(err)
 		if code != chat.CodeRefConflict {
-			c.log.Error("send: store message", "room", f.Room, "err", err)
+			c.storeFailed("send: store message", f.Room, err)
 			code = chat.CodeInternal
 		}
 		msgText := "the message could not be stored"
@@ -166,6 +166,7 @@ func (c *conn) send(f chat.ClientFrame) {
 		c.sendError(code, msgText, f.Ref, f.Room)
 		return
 	}
+	h.storeWorked()
 	c.sendJSON(chat.AckFrame{Type: chat.TypeAck, Ref: f.Ref, Room: msg.Room, ID: msg.ID, Seq: msg.Seq, TS: chat.FormatTime(msg.TS)})
 	if dup {
 		return
@@ -203,4 +204,23 @@ func (c *conn) auth(f chat.ClientFrame) {
 	}
 	c.expires.Store(claims.ExpiresAt.Add(c.hub.opt.Leeway).UnixNano())
 	c.sendJSON(chat.AuthedFrame{Type: chat.TypeAuthed, ExpiresAt: chat.FormatTime(claims.ExpiresAt), Ref: f.Ref})
+}
+
+// storeFailed logs a failed store operation: the first failure of an outage
+// as an error, the rest (one per frame while the store is away) at debug
+// level, so an outage is logged once.
+func (c *conn) storeFailed(op, room string, err error) {
+	if !c.hub.storeDown.Swap(true) {
+		c.log.Error(op, "room", room, "err", err)
+		c.hub.log.Error("store unreachable; sends fail with internal until it returns")
+		return
+	}
+	c.log.Debug(op, "room", room, "err", err)
+}
+
+// storeWorked notes a store operation that succeeded, ending an outage.
+func (h *Hub) storeWorked() {
+	if h.storeDown.Load() && h.storeDown.Swap(false) {
+		h.log.Info("store reachable again")
+	}
 }

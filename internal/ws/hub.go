@@ -188,6 +188,7 @@ type Hub struct {
 	usersMu   sync.Mutex
 	users     map[string]int // open sockets per user on this node
 	connsDown atomic.Bool    // the shared socket count failed last time
+	storeDown atomic.Bool    // the store failed last time
 
 	nextID   atomic.Uint64
 	startMu  sync.Mutex // orders connection starts against Shutdown
