@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -397,7 +399,7 @@ func (c *conn) readLoop() {
 		c.busy = true
 		c.mu.Unlock()
 
-		c.handleFrame(data)
+		c.handleSafely(data)
 		if buf.Cap() <= 64<<10 {
 			readBufPool.Put(buf)
 		}
@@ -409,6 +411,19 @@ func (c *conn) readLoop() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// handleSafely carries out one frame. A panic while doing so is a bug: it
+// is logged with its stack and closes this socket with 1011 rather than
+// ending the process and every other socket with it.
+func (c *conn) handleSafely(data []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("frame handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.closeWith(closeInternal)
+		}
+	}()
+	c.handleFrame(data)
 }
 
 // waitWriter waits until the queued frames (the close answer) are written

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -294,4 +295,35 @@ func TestShutdownAcksAndCloses(t *testing.T) {
 			t.Fatalf("after restart: %d messages (last_seq %d), %d were acked", len(msgs), j.num("last_seq"), want)
 		}
 	})
+}
+
+// panicAuth panics for one token, standing in for a bug in a frame handler.
+type panicAuth struct{ ws.Authenticator }
+
+func (p panicAuth) Authenticate(ctx context.Context, token string) (auth.Claims, error) {
+	if token == "boom" {
+		panic("authenticator bug")
+	}
+	return p.Authenticator.Authenticate(ctx, token)
+}
+
+func TestPanicClosesOnlyThatSocket(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.Auth = panicAuth{o.Auth} }})
+	tok := e.user("alice").AccessToken
+	bystander := e.dial(tok)
+	bystander.join("calm", -1)
+	c := e.dial(tok)
+	c.send(map[string]any{"type": "auth", "token": "boom"})
+	code, reason := c.expectClose(5 * time.Second)
+	if code != websocket.CloseInternalServerErr || reason != "internal" {
+		t.Fatalf("close %d %q, want 1011 internal", code, reason)
+	}
+	// The process and the other sockets go on.
+	if f := bystander.sendMsg("calm", "still here"); f.num("seq") != 1 {
+		t.Fatalf("bystander's send after the panic: %v", f)
+	}
+	e.dial(tok).join("calm", -1)
+	if got := testutil.ToFloat64(e.m.WSDisconnects.WithLabelValues("1011")); got != 1 {
+		t.Errorf("disconnects{code=1011} = %v, want 1", got)
+	}
 }
