@@ -14,6 +14,7 @@ type config struct {
 	url        string
 	metricsURL string
 	pid        int
+	pprofURL   string
 	scenarios  []string
 
 	sockets  int
@@ -39,6 +40,7 @@ type config struct {
 	serverBin string
 	serverEnv []string
 	serverLog string
+	cpuProf   string
 }
 
 // scenarioNames are the scenarios in the order -scenario all runs them.
@@ -58,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var env multiFlag
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the server (ignored with -server-bin)")
 	fs.StringVar(&c.metricsURL, "metrics-url", "", "URL of /metrics (default: URL/metrics)")
+	fs.StringVar(&c.pprofURL, "pprof-url", "", "base URL of the server's pprof listener, to force a GC before memory readings (set by -server-bin)")
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to read memory and CPU from /proc (set by -server-bin)")
 	fs.StringVar(&scen, "scenario", "fanout", "comma-separated scenarios: idle, fanout, send, login, or all")
 	fs.IntVar(&c.sockets, "sockets", 1000, "idle: sockets to open")
@@ -75,12 +78,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.password, "password", "bench-password-0123", "password of the benchmark users")
 	fs.IntVar(&c.sources, "sources", 8, "127.0.0.x source addresses the sockets are spread over")
 	fs.IntVar(&c.concurrency, "concurrency", 128, "connects (and registrations) in flight")
-	fs.DurationVar(&c.settle, "settle", 5*time.Second, "idle: wait after connecting before reading memory")
-	fs.DurationVar(&c.drain, "drain", 3*time.Second, "fanout and send: longest wait for outstanding deliveries after sending stops")
+	fs.DurationVar(&c.settle, "settle", 30*time.Second, "idle: longest wait for the server's memory to settle before each reading")
+	fs.DurationVar(&c.drain, "drain", 10*time.Second, "fanout and send: longest wait for outstanding acks and deliveries after sending stops; what has not arrived by then counts as lost")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "the whole run stops after this long")
 	fs.StringVar(&c.serverBin, "server-bin", "", "start this cmd/api binary on a fresh SQLite file instead of using -url")
 	fs.Var(&env, "server-env", "extra KEY=VALUE for the -server-bin server (repeatable)")
 	fs.StringVar(&c.serverLog, "server-log", "", "file for the -server-bin server's stderr (default: in its temp dir, removed)")
+	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -127,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, err
 	}
 	c.url = strings.TrimRight(c.url, "/")
+	c.pprofURL = strings.TrimRight(c.pprofURL, "/")
 	return c, nil
 }
 

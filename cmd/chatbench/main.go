@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -46,6 +47,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 
+	if cfg.cpuProf != "" {
+		f, err := os.Create(cfg.cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
 	lim, err := raiseFileLimit()
 	if err != nil {
 		fmt.Fprintf(stderr, "file limit: %v\n", err)
@@ -60,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer srv.stop(stderr)
 		cfg.url = srv.url
 		cfg.pid = srv.pid
+		cfg.pprofURL = srv.pprof
 	}
 	b, err := newBench(cfg, stderr)
 	if err != nil {

@@ -144,11 +144,8 @@ func (b *bench) addCommon(r *result) {
 func (b *bench) idle(ctx context.Context) (*result, error) {
 	r := &result{scenario: "idle"}
 	b.addCommon(r)
-	// Let the memory of the setup (password hashes) settle first.
-	if err := sleep(ctx, b.cfg.settle); err != nil {
-		return nil, err
-	}
-	base, err := b.sampleServer(ctx)
+	// The setup's password hashes leave garbage: collect it first.
+	base, err := b.settledSample(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -162,10 +159,7 @@ func (b *bench) idle(ctx context.Context) (*result, error) {
 	if err := b.joinAll(ctx, p, func(i int) string { return fmt.Sprintf("idle-%s-%d", b.runID, i%rooms) }); err != nil {
 		return nil, err
 	}
-	if err := sleep(ctx, b.cfg.settle); err != nil {
-		return nil, err
-	}
-	after, err := b.sampleServer(ctx)
+	after, err := b.settledSample(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +170,17 @@ func (b *bench) idle(ctx context.Context) (*result, error) {
 	r.add("rss_before", float64(base.rss)/(1<<20), "MiB")
 	r.add("rss_after", float64(after.rss)/(1<<20), "MiB")
 	r.add("rss_per_socket", float64(after.rss-base.rss)/n/1024, "KiB")
+	// RSS less the free heap the Go runtime keeps for reuse (up to GOGC's
+	// headroom, returned to the system only gradually): what the sockets
+	// hold.
+	r.add("rss_less_free_heap_per_socket", float64((after.rss-after.unreturned())-(base.rss-base.unreturned()))/n/1024, "KiB")
+	r.add("free_heap_kept_before", float64(base.unreturned())/(1<<20), "MiB")
+	r.add("free_heap_kept_after", float64(after.unreturned())/(1<<20), "MiB")
 	r.add("heap_inuse_per_socket", (after.metrics[mHeapInuse]-base.metrics[mHeapInuse])/n/1024, "KiB")
+	r.add("stack_inuse_per_socket", (after.metrics[mStack]-base.metrics[mStack])/n/1024, "KiB")
 	r.add("goroutines_per_socket", (after.metrics[mGoroutine]-base.metrics[mGoroutine])/n, "")
 	r.add("memory_source", b.memorySource(), "")
+	r.add("forced_gc", b.cfg.pprofURL != "", "")
 	r.add("dropped_by_server", p.droppedByServer(), "sockets")
 	r.add("errors", c.errs.Load(), "")
 	return r, nil
@@ -276,6 +278,7 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 	r.add("size", b.cfg.size, "bytes")
 	r.add("sent", sent.Load(), "msgs")
 	r.add("acked", acked, "msgs")
+	r.add("unacked", max(sent.Load()-acked-c.errs.Load(), 0), "msgs")
 	r.add("send_rate", float64(sent.Load())/sendEnd.Sub(start).Seconds(), "msg/s")
 	r.add("expected", expected, "deliveries")
 	r.add("delivered", delivered, "deliveries")
@@ -380,6 +383,7 @@ func (b *bench) send(ctx context.Context) (*result, error) {
 	r.add("size", b.cfg.size, "bytes")
 	r.add("sent", sent.Load(), "msgs")
 	r.add("acked", acked, "msgs")
+	r.add("unacked", max(sent.Load()-acked-c.errs.Load(), 0), "msgs")
 	r.add("server_stored", after.metrics[mStored]-before.metrics[mStored], "msgs")
 	r.add("acked_per_s", float64(acked)/window.Seconds(), "/s")
 	r.add("ack_p50", c.ackLat.quantile(0.5), "")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,19 +28,20 @@ const (
 
 // server is a cmd/api process started by the benchmark.
 type server struct {
-	cmd  *exec.Cmd
-	dir  string
-	log  *os.File
-	url  string
-	pid  int
-	done chan error
+	cmd   *exec.Cmd
+	dir   string
+	log   *os.File
+	url   string
+	pprof string // base URL of the pprof listener, empty when not known
+	pid   int
+	done  chan error
 }
 
 // serverEnv is the environment of a benchmark server: a fresh SQLite file,
 // throttles off, the per-socket frame rate and the per-user socket limit
 // raised so the load generator, not the limits, decides the load. Extra
 // KEY=VALUE entries override these.
-func serverEnv(c config, dir string) ([]string, error) {
+func serverEnv(c config, dir, pprofAddr string) ([]string, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
@@ -57,6 +59,7 @@ func serverEnv(c config, dir string) ([]string, error) {
 		"CHAT_REGISTER_RATE":         "0",
 		"CHAT_WS_COMPRESSION":        strconv.FormatBool(c.compress),
 		"CHAT_LOG_LEVEL":             "warn",
+		"CHAT_PPROF_ADDR":            pprofAddr,
 	}
 	for _, kv := range c.serverEnv {
 		k, v, _ := strings.Cut(kv, "=")
@@ -77,7 +80,12 @@ func startServer(ctx context.Context, c config, stderr io.Writer) (*server, erro
 		return nil, err
 	}
 	s := &server{dir: dir, done: make(chan error, 1)}
-	env, err := serverEnv(c, dir)
+	pprofAddr, err := freeLoopbackAddr()
+	if err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	env, err := serverEnv(c, dir, pprofAddr)
 	if err != nil {
 		s.cleanup()
 		return nil, err
@@ -121,6 +129,11 @@ func startServer(ctx context.Context, c config, stderr io.Writer) (*server, erro
 	select {
 	case a := <-addr:
 		s.url = "http://" + a
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "CHAT_PPROF_ADDR="); ok && v != "" {
+				s.pprof = "http://" + v
+			}
+		}
 		fmt.Fprintf(stderr, "server pid %d listening on %s\n", s.pid, a)
 		return s, nil
 	case err := <-s.done:
@@ -162,6 +175,17 @@ func (s *server) cleanup() {
 		_ = s.log.Close()
 	}
 	_ = os.RemoveAll(s.dir)
+}
+
+// freeLoopbackAddr returns a loopback address with a port that was free a
+// moment ago, for the server's pprof listener.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
 }
 
 // logTail returns the end of the server's log.

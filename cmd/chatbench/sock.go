@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -185,13 +186,38 @@ var (
 // the traffic, are read without decoding the whole frame.
 func (s *sock) read() {
 	defer close(s.ended)
+	var buf []byte
 	for {
-		_, data, err := s.ws.ReadMessage()
+		_, r, err := s.ws.NextReader()
+		if err == nil {
+			buf, err = readAll(r, buf[:0])
+		}
 		if err != nil {
 			s.readErr = err
 			return
 		}
-		s.handle(data, time.Now())
+		s.handle(buf, time.Now())
+	}
+}
+
+// readAll appends what r holds to buf, which is reused from frame to frame
+// so a reader allocates only when a frame is larger than any before.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 

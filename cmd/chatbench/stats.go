@@ -194,6 +194,9 @@ const (
 	mStored    = "chat_messages_stored_total"
 	mConns     = "chat_ws_connections"
 	mSlow      = "chat_ws_slow_consumer_disconnects_total"
+	mHeapIdle  = "go_memstats_heap_idle_bytes"
+	mReleased  = "go_memstats_heap_released_bytes"
+	mStack     = "go_memstats_stack_inuse_bytes"
 )
 
 // serverSample is one reading of the server's cost.
@@ -208,7 +211,7 @@ type serverSample struct {
 // known and from /metrics otherwise, plus the service's own counters.
 func (b *bench) sampleServer(ctx context.Context) (serverSample, error) {
 	s := serverSample{at: time.Now()}
-	m, err := scrape(ctx, b.http, b.metricsURL, mCPU, mRSS, mHeapInuse, mGoroutine, mDelivered, mStored, mConns, mSlow)
+	m, err := scrape(ctx, b.http, b.metricsURL, mCPU, mRSS, mHeapInuse, mGoroutine, mDelivered, mStored, mConns, mSlow, mHeapIdle, mReleased, mStack)
 	if err != nil {
 		return s, err
 	}
@@ -230,3 +233,55 @@ func readFileString(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
 }
+
+// settledSample forces a garbage collection in the server when its pprof
+// listener is known (GET /debug/pprof/heap?gc=1), then reads the server's
+// memory until the runtime has returned its free heap to the system (less
+// than memoryQuiet of it kept) and RSS stops moving, or -settle has passed.
+func (b *bench) settledSample(ctx context.Context) (serverSample, error) {
+	deadline := time.Now().Add(b.cfg.settle)
+	if b.cfg.pprofURL != "" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.cfg.pprofURL+"/debug/pprof/heap?gc=1", nil)
+		if err != nil {
+			return serverSample{}, err
+		}
+		resp, err := b.http.Do(req)
+		if err != nil {
+			return serverSample{}, fmt.Errorf("force GC: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	prev, err := b.sampleServer(ctx)
+	if err != nil {
+		return prev, err
+	}
+	for time.Now().Before(deadline) {
+		if err := sleep(ctx, memoryPoll); err != nil {
+			return prev, err
+		}
+		cur, err := b.sampleServer(ctx)
+		if err != nil {
+			return cur, err
+		}
+		d := cur.rss - prev.rss
+		prev = cur
+		if d < memoryQuiet && d > -memoryQuiet && cur.unreturned() < memoryQuiet*32 {
+			break
+		}
+	}
+	return prev, nil
+}
+
+// unreturned is the free heap the Go runtime still holds (counted in RSS).
+func (s serverSample) unreturned() int64 {
+	return int64(s.metrics[mHeapIdle] - s.metrics[mReleased])
+}
+
+// Memory settling: a reading is taken once RSS moves less than memoryQuiet
+// between two polls memoryPoll apart and the runtime keeps less than 32 ×
+// memoryQuiet of free heap.
+const (
+	memoryPoll  = time.Second
+	memoryQuiet = 256 << 10
+)
