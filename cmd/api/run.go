@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os/signal"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv := newHTTPServer(e, log)
 	servers := []*http.Server{srv}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	go func() { serveErr <- srv.Serve(ws.Listener(ln)) }()
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -179,6 +180,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		servers = append(servers, msrv)
 		go func() { serveErr <- msrv.Serve(mln) }()
 		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	// CHAT_PPROF_ADDR is outside the contract and config.Config: a switch
+	// for profiling, off by default, never on the public address.
+	if addr := pprofAddr(getenv); addr != "" {
+		pln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, s := range servers {
+				_ = s.Close()
+			}
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		psrv := newHTTPServer(pprofHandler(), log)
+		psrv.WriteTimeout = 0 // a CPU profile streams for as long as asked
+		servers = append(servers, psrv)
+		go func() { serveErr <- psrv.Serve(pln) }()
+		log.Warn("pprof listening", "addr", pln.Addr().String())
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "node", node, "db", db.Dialect(), "broker", nb.kind)
 	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
@@ -230,6 +247,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// pprofAddr returns CHAT_PPROF_ADDR, empty when unset.
+func pprofAddr(getenv func(string) string) string {
+	if getenv == nil {
+		return ""
+	}
+	return getenv("CHAT_PPROF_ADDR")
+}
+
+// pprofHandler serves the runtime profiles under /debug/pprof/, for
+// CHAT_PPROF_ADDR only: never on the public address.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {

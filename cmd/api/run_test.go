@@ -433,3 +433,33 @@ func TestRunListenError(t *testing.T) {
 		t.Fatalf("run on a taken address returned %v, want an error naming %s", err, addr)
 	}
 }
+
+// TestRunPprofAddr checks that CHAT_PPROF_ADDR serves the runtime profiles
+// there and nowhere else.
+func TestRunPprofAddr(t *testing.T) {
+	s := startRun(t, map[string]string{"CHAT_PPROF_ADDR": "127.0.0.1:0"})
+	s.waitHealthy(t)
+
+	var pprofAddr string
+	for _, line := range strings.Split(s.stderr.String(), "\n") {
+		var v struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &v) == nil && v.Msg == "pprof listening" {
+			pprofAddr = v.Addr
+		}
+	}
+	if pprofAddr == "" {
+		t.Fatalf("no \"pprof listening\" log line with addr:\n%s", s.stderr)
+	}
+	if status, _ := s.call(t, http.MethodGet, "/debug/pprof/heap", nil, ""); status != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/heap on the main address: %d, want 404", status)
+	}
+	resp, err := s.client.Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "heap profile") {
+		t.Fatalf("/debug/pprof/heap on %s: %d %.200s", pprofAddr, resp.StatusCode, b)
+	}
+}

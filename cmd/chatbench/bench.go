@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatsvc/chat/internal/chat"
+)
+
+// Timings and sizes of the client.
+const (
+	// requestTimeout bounds one REST request.
+	requestTimeout = 30 * time.Second
+	// setupWorkers is how many registrations and logins run at once while
+	// the users are prepared; each costs the server one password hash.
+	setupWorkers = 8
+)
+
+// bench holds what every scenario shares: the configuration, the HTTP
+// client, the users' access tokens and the dialers.
+type bench struct {
+	cfg        config
+	log        io.Writer
+	http       *http.Client
+	metricsURL string
+	wsURL      string
+	runID      string
+	tokens     []string
+	dialers    []*dialer
+	nextSource atomic.Uint32
+}
+
+func newBench(cfg config, log io.Writer) (*bench, error) {
+	id := make([]byte, 4)
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	b := &bench{cfg: cfg, log: log, runID: hex.EncodeToString(id), metricsURL: cfg.metricsURL}
+	if b.metricsURL == "" {
+		b.metricsURL = cfg.url + "/metrics"
+	}
+	switch {
+	case strings.HasPrefix(cfg.url, "http://"):
+		b.wsURL = "ws://" + strings.TrimPrefix(cfg.url, "http://") + "/ws"
+	case strings.HasPrefix(cfg.url, "https://"):
+		b.wsURL = "wss://" + strings.TrimPrefix(cfg.url, "https://") + "/ws"
+	default:
+		return nil, fmt.Errorf("server url %q: want http:// or https://", cfg.url)
+	}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return b.netDialer(int(b.nextSource.Add(1))).DialContext(ctx, network, addr)
+		},
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	b.http = &http.Client{Transport: tr, Timeout: requestTimeout}
+	for i := range cfg.sources {
+		b.dialers = append(b.dialers, newDialer(b.netDialer(i), cfg.compress))
+	}
+	return b, nil
+}
+
+// netDialer returns the dialer for source address 127.0.0.(1 + i%sources),
+// so the sockets spread over several source addresses and many thousands
+// fit past the ephemeral-port limit. A server that is not on loopback is
+// dialed from the default address.
+func (b *bench) netDialer(i int) *net.Dialer {
+	d := &net.Dialer{Timeout: requestTimeout}
+	if b.loopback() {
+		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%b.cfg.sources))}
+	}
+	return d
+}
+
+// loopback reports whether the server is on 127.0.0.0/8.
+func (b *bench) loopback() bool {
+	u := strings.TrimPrefix(strings.TrimPrefix(b.cfg.url, "http://"), "https://")
+	host, _, err := net.SplitHostPort(strings.SplitN(u, "/", 2)[0])
+	if err != nil {
+		host = strings.SplitN(u, "/", 2)[0]
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() && ip.To4() != nil
+}
+
+func (b *bench) closeIdle() { b.http.CloseIdleConnections() }
+
+// username returns the name of benchmark user i.
+func (b *bench) username(i int) string { return fmt.Sprintf("%s%05d", b.cfg.userPrefix, i) }
+
+// prepareUsers registers the users (a taken name is fine: it logs in
+// instead) and logs each in once for the access token its sockets share.
+func (b *bench) prepareUsers(ctx context.Context) error {
+	start := time.Now()
+	b.tokens = make([]string, b.cfg.users)
+	err := parallel(ctx, b.cfg.users, setupWorkers, func(ctx context.Context, i int) error {
+		name := b.username(i)
+		err := b.register(ctx, name)
+		var ae *apiError
+		if err != nil && !(errors.As(err, &ae) && ae.Code == "username_taken") {
+			return fmt.Errorf("register %s: %w", name, err)
+		}
+		tp, err := b.loginUser(ctx, name)
+		if err != nil {
+			return fmt.Errorf("login %s: %w", name, err)
+		}
+		b.tokens[i] = tp.AccessToken
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b.log, "%d users ready in %s\n", b.cfg.users, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// apiError is an error answer of the REST API.
+type apiError struct {
+	Status int
+	Code   string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d %s", e.Status, e.Code) }
+
+func (b *bench) post(ctx context.Context, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.url+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var eb chat.ErrorBody
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&eb)
+		return &apiError{Status: resp.StatusCode, Code: eb.Error.Code}
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (b *bench) register(ctx context.Context, name string) error {
+	return b.post(ctx, "/api/v1/auth/register", credentials{name, b.cfg.password}, nil)
+}
+
+func (b *bench) loginUser(ctx context.Context, name string) (chat.TokenPair, error) {
+	var tp chat.TokenPair
+	err := b.post(ctx, "/api/v1/auth/login", credentials{name, b.cfg.password}, &tp)
+	if err == nil && tp.AccessToken == "" {
+		err = errors.New("login answered without an access token")
+	}
+	return tp, err
+}
+
+// parallel runs f(0) … f(n-1) with at most workers at once and returns the
+// first error, after which no new calls start.
+func parallel(ctx context.Context, n, workers int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next    atomic.Int64
+		errOnce sync.Once
+		first   error
+		wg      sync.WaitGroup
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := f(ctx, i); err != nil {
+					errOnce.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
