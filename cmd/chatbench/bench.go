@@ -34,8 +34,9 @@ type bench struct {
 	cfg        config
 	log        io.Writer
 	http       *http.Client
-	metricsURL string
-	wsURL      string
+	metricsURL string   // the first node's
+	metricsAll []string // every node's
+	wsURLs     []string
 	runID      string
 	tokens     []string
 	dialers    []*dialer
@@ -51,13 +52,22 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 	if b.metricsURL == "" {
 		b.metricsURL = cfg.url + "/metrics"
 	}
-	switch {
-	case strings.HasPrefix(cfg.url, "http://"):
-		b.wsURL = "ws://" + strings.TrimPrefix(cfg.url, "http://") + "/ws"
-	case strings.HasPrefix(cfg.url, "https://"):
-		b.wsURL = "wss://" + strings.TrimPrefix(cfg.url, "https://") + "/ws"
-	default:
-		return nil, fmt.Errorf("server url %q: want http:// or https://", cfg.url)
+	if len(cfg.nodeURLs) == 0 {
+		cfg.nodeURLs = []string{cfg.url}
+	}
+	for _, u := range cfg.nodeURLs {
+		switch {
+		case strings.HasPrefix(u, "http://"):
+			b.wsURLs = append(b.wsURLs, "ws://"+strings.TrimPrefix(u, "http://")+"/ws")
+		case strings.HasPrefix(u, "https://"):
+			b.wsURLs = append(b.wsURLs, "wss://"+strings.TrimPrefix(u, "https://")+"/ws")
+		default:
+			return nil, fmt.Errorf("server url %q: want http:// or https://", u)
+		}
+		b.metricsAll = append(b.metricsAll, u+"/metrics")
+	}
+	if cfg.metricsURL != "" {
+		b.metricsAll = []string{cfg.metricsURL}
 	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/servertest"
+	"github.com/chatsvc/chat/internal/store"
+	"github.com/chatsvc/chat/internal/store/storetest"
 )
 
 // benchEnv is what a benchmark needs of a server: throttles off, the frame
@@ -277,5 +279,33 @@ func TestHistQuantiles(t *testing.T) {
 	var empty hist
 	if empty.quantile(0.99) != 0 {
 		t.Error("empty histogram has a quantile")
+	}
+}
+
+// TestServerBinTwoNodes runs the fan-out over two nodes sharing PostgreSQL
+// and Redis: members on both see every message once.
+func TestServerBinTwoNodes(t *testing.T) {
+	redisURL := os.Getenv("CHAT_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("CHAT_TEST_REDIS_URL not set: skipping the two-node benchmark")
+	}
+	dbURL := storetest.URL(t, store.DialectPostgres)
+	bin := servertest.Binary(t)
+	prefix := fmt.Sprintf("chatbench:%d:", time.Now().UnixNano())
+	res, stderr := runBench(t, "-server-bin", bin, "-nodes", "2", "-scenario", "fanout", "-compress=false",
+		"-server-env", "CHAT_DB_URL="+dbURL, "-server-env", "CHAT_REDIS_URL="+redisURL, "-server-env", "CHAT_REDIS_PREFIX="+prefix,
+		"-users", "3", "-members", "30", "-senders", "4", "-rate", "20", "-duration", "1s")
+	m := res["fanout"]
+	if m == nil {
+		t.Fatal("no fanout line")
+	}
+	if num(t, m, "nodes") != 2 {
+		t.Errorf("nodes %v, want 2", m["nodes"])
+	}
+	if num(t, m, "lost") != 0 || num(t, m, "dup") != 0 || num(t, m, "delivered") != num(t, m, "acked")*30 {
+		t.Errorf("lost %v dup %v delivered %v acked %v", m["lost"], m["dup"], m["delivered"], m["acked"])
+	}
+	if n := len(regexp.MustCompile(`server pid \d+ listening`).FindAllString(stderr, -1)); n != 2 {
+		t.Errorf("%d servers started, want 2:\n%s", n, stderr)
 	}
 }

@@ -11,9 +11,12 @@ import (
 
 // config is what the flags ask for.
 type config struct {
-	url        string
+	url        string   // the first node: REST calls go there
+	nodeURLs   []string // every node; sockets are spread over them
+	nodes      int
 	metricsURL string
 	pid        int
+	pids       []int // every node's process, with -server-bin
 	pprofURL   string
 	scenarios  []string
 
@@ -58,7 +61,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	var scen string
 	var env multiFlag
-	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the server (ignored with -server-bin)")
+	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the server, or comma-separated URLs of several nodes to spread the sockets over (ignored with -server-bin)")
+	fs.IntVar(&c.nodes, "nodes", 1, "with -server-bin: nodes to start; more than one needs CHAT_DB_URL (PostgreSQL) and CHAT_REDIS_URL in -server-env")
 	fs.StringVar(&c.metricsURL, "metrics-url", "", "URL of /metrics (default: URL/metrics)")
 	fs.StringVar(&c.pprofURL, "pprof-url", "", "base URL of the server's pprof listener, to force a GC before memory readings (set by -server-bin)")
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to read memory and CPU from /proc (set by -server-bin)")
@@ -127,12 +131,32 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	for _, kv := range c.serverEnv {
 		check(strings.Contains(kv, "="), "-server-env wants KEY=VALUE")
 	}
+	check(c.nodes >= 1 && c.nodes <= 8, "-nodes must be 1 to 8")
+	if c.nodes > 1 {
+		check(c.serverBin != "", "-nodes needs -server-bin (or give several -url)")
+		check(c.envHas("CHAT_DB_URL=postgres"), "-nodes > 1 needs -server-env CHAT_DB_URL=postgres://… shared by the nodes")
+		check(c.envHas("CHAT_REDIS_URL="), "-nodes > 1 needs -server-env CHAT_REDIS_URL=redis://…")
+	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	c.url = strings.TrimRight(c.url, "/")
+	c.nodeURLs = nil
+	for u := range strings.SplitSeq(c.url, ",") {
+		c.nodeURLs = append(c.nodeURLs, strings.TrimRight(strings.TrimSpace(u), "/"))
+	}
+	c.url = c.nodeURLs[0]
 	c.pprofURL = strings.TrimRight(c.pprofURL, "/")
 	return c, nil
+}
+
+// envHas reports whether a -server-env entry starts with prefix.
+func (c config) envHas(prefix string) bool {
+	for _, kv := range c.serverEnv {
+		if strings.HasPrefix(kv, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // has reports whether scenario s is requested.

@@ -66,14 +66,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "file descriptor limit: %d\n", lim)
 
 	if cfg.serverBin != "" {
-		srv, err := startServer(ctx, cfg, stderr)
+		secret, err := newSecret()
 		if err != nil {
 			return err
 		}
-		defer srv.stop(stderr)
-		cfg.url = srv.url
-		cfg.pid = srv.pid
-		cfg.pprofURL = srv.pprof
+		cfg.nodeURLs = nil
+		for i := range cfg.nodes {
+			srv, err := startServer(ctx, cfg, secret, stderr)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", i+1, err)
+			}
+			defer srv.stop(stderr)
+			cfg.nodeURLs = append(cfg.nodeURLs, srv.url)
+			cfg.pids = append(cfg.pids, srv.pid)
+			if i == 0 {
+				cfg.url, cfg.pid, cfg.pprofURL = srv.url, srv.pid, srv.pprof
+			}
+		}
 	}
 	b, err := newBench(cfg, stderr)
 	if err != nil {

@@ -133,6 +133,7 @@ func (b *bench) addConnect(r *result, p *pool) {
 }
 
 func (b *bench) addCommon(r *result) {
+	r.add("nodes", len(b.wsURLs), "")
 	r.add("users", b.cfg.users, "")
 	r.add("sources", b.cfg.sources, "")
 	r.add("compress", b.cfg.compress, "")

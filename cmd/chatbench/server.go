@@ -41,16 +41,12 @@ type server struct {
 // throttles off, the per-socket frame rate and the per-user socket limit
 // raised so the load generator, not the limits, decides the load. Extra
 // KEY=VALUE entries override these.
-func serverEnv(c config, dir, pprofAddr string) ([]string, error) {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
-	}
+func serverEnv(c config, dir, pprofAddr, secret string) ([]string, error) {
 	perUser := (c.maxSockets()+c.users-1)/c.users + 16
 	env := map[string]string{
 		"CHAT_ADDR":                  "127.0.0.1:0",
 		"CHAT_DB_URL":                "sqlite:" + filepath.Join(dir, "chat.db"),
-		"CHAT_JWT_SECRET":            hex.EncodeToString(secret),
+		"CHAT_JWT_SECRET":            secret,
 		"CHAT_WS_MAX_CONNS_PER_USER": strconv.Itoa(perUser),
 		"CHAT_RATE_MSGS":             "1000000",
 		"CHAT_RATE_BURST":            "1000000",
@@ -74,7 +70,7 @@ func serverEnv(c config, dir, pprofAddr string) ([]string, error) {
 
 // startServer runs the -server-bin binary and waits for its "listening on"
 // line. The child inherits the raised file limit.
-func startServer(ctx context.Context, c config, stderr io.Writer) (*server, error) {
+func startServer(ctx context.Context, c config, secret string, stderr io.Writer) (*server, error) {
 	dir, err := os.MkdirTemp("", "chatbench-")
 	if err != nil {
 		return nil, err
@@ -85,7 +81,7 @@ func startServer(ctx context.Context, c config, stderr io.Writer) (*server, erro
 		s.cleanup()
 		return nil, err
 	}
-	env, err := serverEnv(c, dir, pprofAddr)
+	env, err := serverEnv(c, dir, pprofAddr, secret)
 	if err != nil {
 		s.cleanup()
 		return nil, err
@@ -175,6 +171,15 @@ func (s *server) cleanup() {
 		_ = s.log.Close()
 	}
 	_ = os.RemoveAll(s.dir)
+}
+
+// newSecret returns a JWT secret the nodes of one run share.
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // freeLoopbackAddr returns a loopback address with a port that was free a

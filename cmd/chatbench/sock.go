@@ -110,7 +110,9 @@ func (b *bench) connect(ctx context.Context, i int, token string, c *counters) (
 	d := b.dialers[i%len(b.dialers)]
 	dd := d.ws
 	dd.Subprotocols = []string{subprotocol, "access_token." + token}
-	ws, resp, err := dd.DialContext(ctx, b.wsURL, nil)
+	// Socket i goes to node i mod nodes, so members and senders spread
+	// over every node.
+	ws, resp, err := dd.DialContext(ctx, b.wsURLs[i%len(b.wsURLs)], nil)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			var eb chat.ErrorBody

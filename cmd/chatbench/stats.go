@@ -211,17 +211,31 @@ type serverSample struct {
 // known and from /metrics otherwise, plus the service's own counters.
 func (b *bench) sampleServer(ctx context.Context) (serverSample, error) {
 	s := serverSample{at: time.Now()}
-	m, err := scrape(ctx, b.http, b.metricsURL, mCPU, mRSS, mHeapInuse, mGoroutine, mDelivered, mStored, mConns, mSlow, mHeapIdle, mReleased, mStack)
-	if err != nil {
-		return s, err
-	}
-	s.metrics = m
-	if b.cfg.pid > 0 {
-		ps, err := readProc(b.cfg.pid)
+	// With several nodes every reading is the sum over the nodes.
+	m := map[string]float64{}
+	for _, u := range b.metricsAll {
+		one, err := scrape(ctx, b.http, u, mCPU, mRSS, mHeapInuse, mGoroutine, mDelivered, mStored, mConns, mSlow, mHeapIdle, mReleased, mStack)
 		if err != nil {
 			return s, err
 		}
-		s.rss, s.cpu = ps.rssBytes, ps.cpu
+		for k, v := range one {
+			m[k] += v
+		}
+	}
+	s.metrics = m
+	pids := b.cfg.pids
+	if len(pids) == 0 && b.cfg.pid > 0 {
+		pids = []int{b.cfg.pid}
+	}
+	if len(pids) > 0 {
+		for _, pid := range pids {
+			ps, err := readProc(pid)
+			if err != nil {
+				return s, err
+			}
+			s.rss += ps.rssBytes
+			s.cpu += ps.cpu
+		}
 	} else {
 		s.rss = int64(m[mRSS])
 		s.cpu = time.Duration(m[mCPU] * float64(time.Second))
