@@ -17,6 +17,7 @@ import (
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
+	"github.com/redis/go-redis/v9"
 )
 
 // benchEnv is what a benchmark needs of a server: throttles off, the frame
@@ -292,6 +293,18 @@ func TestServerBinTwoNodes(t *testing.T) {
 	dbURL := storetest.URL(t, store.DialectPostgres)
 	bin := servertest.Binary(t)
 	prefix := fmt.Sprintf("chatbench:%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		opt, err := redis.ParseURL(redisURL)
+		if err != nil {
+			return
+		}
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		ctx := context.Background()
+		for it := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator(); it.Next(ctx); {
+			rdb.Del(ctx, it.Val())
+		}
+	})
 	res, stderr := runBench(t, "-server-bin", bin, "-nodes", "2", "-scenario", "fanout", "-compress=false",
 		"-server-env", "CHAT_DB_URL="+dbURL, "-server-env", "CHAT_REDIS_URL="+redisURL, "-server-env", "CHAT_REDIS_PREFIX="+prefix,
 		"-users", "3", "-members", "30", "-senders", "4", "-rate", "20", "-duration", "1s")
