@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +97,6 @@ type conn struct {
 	userID    string
 	username  string
 	sessionID string
-	log       *slog.Logger
 	limiter   *rate.Limiter
 	shared    bool // counted by the shared ConnLimiter
 
@@ -169,10 +169,17 @@ func (c *conn) startWriterLocked() {
 }
 
 // sendJSON queues a unicast frame.
+// logger returns the hub's logger with this socket's attributes. It is
+// built when something is logged, not kept: most sockets never log, and a
+// kept logger would cost every idle socket its formatted attributes.
+func (c *conn) logger() *slog.Logger {
+	return c.hub.log.With("conn_id", strconv.FormatUint(c.id, 10), "user_id", c.userID)
+}
+
 func (c *conn) sendJSON(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		c.log.Error("encode frame", "err", err)
+		c.logger().Error("encode frame", "err", err)
 		return
 	}
 	c.enqueue(outFrame{data: b, size: len(b), kind: kindData})
@@ -263,8 +270,15 @@ func (c *conn) writeLoop() {
 				err = c.ws.WriteControl(websocket.CloseMessage, f.data, deadline)
 				closed = true
 			default:
-				// Prepared frames follow the setting too: it is per write.
-				c.ws.EnableWriteCompression(f.size >= compressMin)
+				// The setting is per write. A prepared frame is compressed
+				// once for all its readers, so it pays from a small size; a
+				// frame for this socket alone (an ack, an error) only when
+				// it is large.
+				if f.pm != nil {
+					c.ws.EnableWriteCompression(f.size >= compressMin)
+				} else {
+					c.ws.EnableWriteCompression(f.size >= compressOwnMin)
+				}
 				if f.pm != nil {
 					err = c.ws.WritePreparedMessage(f.pm)
 				} else {
@@ -297,7 +311,7 @@ func (c *conn) writeLoop() {
 		}
 		c.mu.Unlock()
 		if err != nil {
-			c.log.Debug("websocket write failed", "err", err)
+			c.logger().Debug("websocket write failed", "err", err)
 			c.mu.Lock()
 			c.closing = true
 			c.writing = false
@@ -419,7 +433,7 @@ func (c *conn) readLoop() {
 func (c *conn) handleSafely(data []byte) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.log.Error("frame handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.logger().Error("frame handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			c.closeWith(closeInternal)
 		}
 	}()
@@ -500,6 +514,6 @@ func (c *conn) cleanup() {
 	case 1011:
 		level = slog.LevelError
 	}
-	c.log.Log(context.Background(), level, "websocket closed", "code", code, "reason", reason, "by", by)
+	c.logger().Log(context.Background(), level, "websocket closed", "code", code, "reason", reason, "by", by)
 	h.wg.Done()
 }

@@ -62,7 +62,7 @@ func pipeConn(t *testing.T) (*conn, *websocket.Conn) {
 	}
 	h := &Hub{opt: Options{SendQueue: 16}, m: metrics.New(), log: slog.New(slog.DiscardHandler)}
 	h.opt.defaults()
-	c := &conn{hub: h, ws: up.wsc, log: h.log}
+	c := &conn{hub: h, ws: up.wsc}
 	c.cond = sync.NewCond(&c.mu)
 	return c, client
 }

@@ -211,11 +211,11 @@ func (c *conn) auth(f chat.ClientFrame) {
 // level, so an outage is logged once.
 func (c *conn) storeFailed(op, room string, err error) {
 	if !c.hub.storeDown.Swap(true) {
-		c.log.Error(op, "room", room, "err", err)
+		c.logger().Error(op, "room", room, "err", err)
 		c.hub.log.Error("store unreachable; sends fail with internal until it returns")
 		return
 	}
-	c.log.Debug(op, "room", room, "err", err)
+	c.logger().Debug(op, "room", room, "err", err)
 }
 
 // storeWorked notes a store operation that succeeded, ending an outage.

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,7 +71,13 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token never travels back in the answer: only chat.v1 is selected.
-	wsc, err := h.upgrader.Upgrade(w, r, nil)
+	// The answer names chat.v1 from our own constant: a string taken from
+	// the request would keep its headers alive for the socket's lifetime.
+	var answer http.Header
+	if slices.Contains(websocket.Subprotocols(r), subprotocol) {
+		answer = http.Header{"Sec-Websocket-Protocol": []string{subprotocol}}
+	}
+	wsc, err := h.upgrader.Upgrade(w, r, answer)
 	if err != nil {
 		h.releaseUser(claims.UserID, shared)
 		fails.WithLabelValues("handshake").Inc()
@@ -96,7 +102,6 @@ func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
 		shared:    sharedSlot,
 	}
 	c.cond = sync.NewCond(&c.mu)
-	c.log = h.log.With("conn_id", strconv.FormatUint(c.id, 10), "user_id", c.userID)
 	c.lastRead.Store(now.UnixNano())
 	c.lastPing.Store(now.UnixNano())
 	c.expires.Store(claims.ExpiresAt.Add(h.opt.Leeway).UnixNano())
@@ -128,7 +133,7 @@ func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
 	h.startMu.Unlock()
 	h.m.WSConnections.Inc()
 	h.m.WSAccepted.Inc()
-	c.log.Debug("websocket opened")
+	c.logger().Debug("websocket opened")
 	c.sendJSON(chat.WelcomeFrame{
 		Type:        chat.TypeWelcome,
 		User:        chat.WelcomeUser{ID: c.userID, Username: c.username},

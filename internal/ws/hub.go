@@ -85,6 +85,9 @@ const (
 	readBufferSize = 1024
 	// compressMin is the payload size below which a frame is not compressed.
 	compressMin = 128
+	// compressOwnMin is the same for a frame written to one socket only,
+	// which is deflated for that one write.
+	compressOwnMin = 512
 	// connShards is the number of shards of the connection registry.
 	connShards = 32
 	// roomShards is the number of shards of the room map.
@@ -230,7 +233,6 @@ func NewHub(opt Options) *Hub {
 		HandshakeTimeout:  10 * time.Second,
 		ReadBufferSize:    readBufferSize,
 		WriteBufferPool:   &sync.Pool{},
-		Subprotocols:      []string{subprotocol},
 		EnableCompression: opt.Compression,
 		CheckOrigin:       func(*http.Request) bool { return true }, // checked before the upgrade
 		Error:             h.upgradeError,
