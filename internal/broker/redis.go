@@ -99,6 +99,7 @@ type Redis struct {
 	dirtyMu sync.Mutex
 	dirty   map[string]bool // rooms to check against the store; "" = all
 	gone    []string        // nodes that stopped answering
+	revokes []chat.Event    // revocations received, handled ahead of the queue
 	kick    chan struct{}
 
 	pubq   chan chat.Event

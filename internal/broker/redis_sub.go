@@ -177,6 +177,15 @@ func (r *Redis) received(msg any) {
 		if ev.Node == r.opt.Node {
 			return
 		}
+		if ev.Kind == chat.EventRevoke {
+			// Never dropped: nothing else would close the session's
+			// sockets. Revocations are rare and go ahead of the queue.
+			r.dirtyMu.Lock()
+			r.revokes = append(r.revokes, ev)
+			r.dirtyMu.Unlock()
+			r.kickDispatch()
+			return
+		}
 		select {
 		case r.in <- ev:
 			return
@@ -188,8 +197,13 @@ func (r *Redis) received(msg any) {
 		case r.in <- ev:
 		case <-t.C:
 			r.m.BrokerDropped.Inc()
-			if ev.Kind == chat.EventMessage && ev.Message != nil {
+			// The room is checked against the store and its presence read
+			// again, which makes up for the lost event.
+			switch {
+			case ev.Message != nil:
 				r.markDirty(ev.Message.Room)
+			case ev.Room != "":
+				r.markDirty(ev.Room)
 			}
 		}
 	}
@@ -199,6 +213,10 @@ func (r *Redis) markDirty(room string) {
 	r.dirtyMu.Lock()
 	r.dirty[room] = true
 	r.dirtyMu.Unlock()
+	r.kickDispatch()
+}
+
+func (r *Redis) kickDispatch() {
 	select {
 	case r.kick <- struct{}{}:
 	default:
@@ -217,9 +235,12 @@ func (r *Redis) dispatch() {
 			r.handler(ev)
 		case <-r.kick:
 			r.dirtyMu.Lock()
-			dirty, gone := r.dirty, r.gone
-			r.dirty, r.gone = make(map[string]bool), nil
+			dirty, gone, revokes := r.dirty, r.gone, r.revokes
+			r.dirty, r.gone, r.revokes = make(map[string]bool), nil, nil
 			r.dirtyMu.Unlock()
+			for _, ev := range revokes {
+				r.handler(ev)
+			}
 			for _, node := range gone {
 				r.handler(chat.Event{Kind: chat.EventNodeGone, Node: node})
 			}

@@ -341,6 +341,52 @@ func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
 	}
 }
 
+func TestRedisBrokerNeverDropsRevocations(t *testing.T) {
+	t.Parallel()
+	_, _, prefix, u := brokerRedis(t)
+	const room = "crowded"
+	a := startNode(t, u, prefix, "A", nil, nil)
+	gate := make(chan struct{})
+	got := make(chan chat.Event, 64)
+	b := startNode(t, u, prefix, "B", func(o *RedisOptions) {
+		o.ReceiveBuffer = 1
+		o.SendTimeout = 50 * time.Millisecond
+	}, func(ev chat.Event) {
+		got <- ev
+		if ev.Kind == chat.EventMessage {
+			<-gate
+		}
+	})
+	b.Subscribe(room)
+	waitEvent(t, got, 5*time.Second, "resync of the room", isResync(room), nil)
+
+	// The handler holds one message and the buffer another; then a
+	// presence change and a revocation arrive with no room for them.
+	publish(t, a, msgEvent("A", room, 1))
+	publish(t, a, msgEvent("A", room, 2))
+	waitEvent(t, got, 5*time.Second, "the first message", isMessage(room, 1), nil)
+	publish(t, a, presenceEvent("A", room, "u-1", "una", chat.PresenceJoin))
+	publish(t, a, chat.Event{Kind: chat.EventRevoke, Node: "A", SessionID: "s-full"})
+	waitUntil(t, 5*time.Second, "the presence event dropped", func() bool { return testutil.ToFloat64(b.m.BrokerDropped) >= 1 })
+	close(gate)
+
+	revoked, resynced := false, false
+	timeout := time.After(5 * time.Second)
+	for !revoked || !resynced {
+		select {
+		case ev := <-got:
+			if ev.Kind == chat.EventRevoke && ev.SessionID == "s-full" {
+				revoked = true
+			}
+			if isResync(room)(ev) {
+				resynced = true
+			}
+		case <-timeout:
+			t.Fatalf("revocation delivered %v, room resynced after the dropped presence %v; want both", revoked, resynced)
+		}
+	}
+}
+
 // viaProxy returns redisURL with its host replaced by the proxy's.
 func viaProxy(t *testing.T, redisURL string, p *servertest.Proxy) string {
 	t.Helper()

@@ -11,8 +11,9 @@ const (
 // Event kinds a broker hands to its own node's hub; they never travel
 // between nodes.
 const (
-	// EventResync asks the hub to check Room against the store (every room
-	// when Room is empty, and then also to announce its presence again).
+	// EventResync asks the hub to check Room against the store and to read
+	// its presence on other nodes again (every room when Room is empty, and
+	// then also to announce this node's presence again).
 	EventResync = "resync"
 	// EventNodeGone tells the hub that Node stopped answering: the users
 	// present only there have left.

@@ -410,7 +410,10 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		if ev.Room == "" {
 			go h.Resync()
 		} else if r := h.lookupRoom(ev.Room); r != nil {
-			go r.catchUp(0)
+			go func() {
+				r.catchUp(0)
+				r.refreshPresence()
+			}()
 		}
 	}
 }
