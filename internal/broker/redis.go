@@ -144,6 +144,9 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 	ropt.ReadTimeout = opTimeout
 	ropt.WriteTimeout = opTimeout
 	ropt.MaxRetries = 1
+	// One dial attempt per call: the broker retries on its own schedule,
+	// and a call made while Redis is away should fail fast.
+	ropt.DialerRetries = 1
 	ropt.ContextTimeoutEnabled = true
 	if opt.Node == "" {
 		return nil, errors.New("broker: redis: node id is empty")
