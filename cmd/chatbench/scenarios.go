@@ -132,6 +132,15 @@ func (b *bench) addConnect(r *result, p *pool) {
 	r.add("joins_per_s", float64(len(p.socks))/p.joinElapsed.Seconds(), "/s")
 }
 
+// addErrors reports the failed writes and the error frames received.
+func addErrors(r *result, writeErrs int64, c *counters) {
+	r.add("write_errors", writeErrs, "")
+	r.add("errors", c.errs.Load(), "")
+	if e := c.errSummary(); e != "" {
+		r.add("error_codes", e, "")
+	}
+}
+
 func (b *bench) addCommon(r *result) {
 	r.add("nodes", len(b.wsURLs), "")
 	r.add("users", b.cfg.users, "")
@@ -300,11 +309,7 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 	r.add("server_delivered", after.metrics[mDelivered]-before.metrics[mDelivered], "deliveries")
 	r.add("slow_consumer_closes", after.metrics[mSlow]-before.metrics[mSlow], "sockets")
 	r.add("dropped_by_server", p.droppedByServer(), "sockets")
-	r.add("write_errors", writeErrs.Load(), "")
-	r.add("errors", c.errs.Load(), "")
-	if e := c.errSummary(); e != "" {
-		r.add("error_codes", e, "")
-	}
+	addErrors(r, writeErrs.Load(), c)
 	return r, nil
 }
 
@@ -393,11 +398,7 @@ func (b *bench) send(ctx context.Context) (*result, error) {
 	r.add("ack_max", c.ackLat.quantile(1), "")
 	r.add("server_cpu_s", serverCPU, "s")
 	r.add("client_cpu_s", (cpu1 - cpu0).Seconds(), "s")
-	r.add("write_errors", writeErrs.Load(), "")
-	r.add("errors", c.errs.Load(), "")
-	if e := c.errSummary(); e != "" {
-		r.add("error_codes", e, "")
-	}
+	addErrors(r, writeErrs.Load(), c)
 	return r, nil
 }
 
