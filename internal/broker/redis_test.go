@@ -284,14 +284,16 @@ func TestRedisBrokerKeepsPresenceHashInStep(t *testing.T) {
 	}
 }
 
-func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
-	t.Parallel()
+// slowPair starts node A and node B, B with a receive buffer of one event
+// and a handler that holds every message until gate closes, subscribed to
+// room.
+func slowPair(t *testing.T, room string) (a, b *testNode, got chan chat.Event, gate chan struct{}) {
+	t.Helper()
 	_, _, prefix, u := brokerRedis(t)
-	const room = "busy"
-	a := startNode(t, u, prefix, "A", nil, nil)
-	gate := make(chan struct{})
-	got := make(chan chat.Event, 64)
-	b := startNode(t, u, prefix, "B", func(o *RedisOptions) {
+	a = startNode(t, u, prefix, "A", nil, nil)
+	gate = make(chan struct{})
+	got = make(chan chat.Event, 64)
+	b = startNode(t, u, prefix, "B", func(o *RedisOptions) {
 		o.ReceiveBuffer = 1
 		o.SendTimeout = 50 * time.Millisecond
 	}, func(ev chat.Event) {
@@ -302,6 +304,13 @@ func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
 	})
 	b.Subscribe(room)
 	waitEvent(t, got, 5*time.Second, "resync of the room", isResync(room), nil)
+	return a, b, got, gate
+}
+
+func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
+	t.Parallel()
+	const room = "busy"
+	a, b, got, gate := slowPair(t, room)
 
 	// The handler holds the first message and the buffer the second; the
 	// rest wait SendTimeout each and are dropped.
@@ -343,22 +352,8 @@ func TestRedisBrokerDropsWhenHandlerIsSlow(t *testing.T) {
 
 func TestRedisBrokerNeverDropsRevocations(t *testing.T) {
 	t.Parallel()
-	_, _, prefix, u := brokerRedis(t)
 	const room = "crowded"
-	a := startNode(t, u, prefix, "A", nil, nil)
-	gate := make(chan struct{})
-	got := make(chan chat.Event, 64)
-	b := startNode(t, u, prefix, "B", func(o *RedisOptions) {
-		o.ReceiveBuffer = 1
-		o.SendTimeout = 50 * time.Millisecond
-	}, func(ev chat.Event) {
-		got <- ev
-		if ev.Kind == chat.EventMessage {
-			<-gate
-		}
-	})
-	b.Subscribe(room)
-	waitEvent(t, got, 5*time.Second, "resync of the room", isResync(room), nil)
+	a, b, got, gate := slowPair(t, room)
 
 	// The handler holds one message and the buffer another; then a
 	// presence change and a revocation arrive with no room for them.
