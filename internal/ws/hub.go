@@ -82,7 +82,7 @@ const (
 	// sweepInterval is how often heartbeats and token expiry are checked.
 	sweepInterval = 500 * time.Millisecond
 	// readBufferSize is the per-socket read buffer: frames are small.
-	readBufferSize = 1024
+	readBufferSize = 512
 	// compressMin is the payload size below which a frame is not compressed.
 	compressMin = 128
 	// compressOwnMin is the same for a frame written to one socket only,
