@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -796,5 +798,27 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	checkStream(t, "patient", p.messages("outage"), 1, 2)
 	if !strings.Contains(n.stderr.String(), "store reachable again") {
 		t.Error("the end of the outage was not logged")
+	}
+}
+
+func TestClusterRedisUnreachableAtStart(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "redis://" + ln.Addr().String() + "/0"
+	ln.Close()
+	env := c.with(map[string]string{"CHAT_REDIS_URL": dead, "CHAT_ADDR": "127.0.0.1:0"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr servertest.Buffer
+	err = run(ctx, []string{"api"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "redis") {
+		t.Fatalf("run with Redis unreachable: %v, want an error naming redis", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("run did not give up on an unreachable Redis in time")
 	}
 }
