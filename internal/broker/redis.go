@@ -53,6 +53,8 @@ const (
 	// presenceKeyTTL is renewed on each write to a room's presence hash, so
 	// the hash of a room nobody uses goes away by itself.
 	presenceKeyTTL = 24 * time.Hour
+	// closeWait bounds how long Close waits for the broker's loops.
+	closeWait = 5 * time.Second
 )
 
 // RedisOptions configure a Redis broker.
@@ -74,6 +76,8 @@ type RedisOptions struct {
 	// so that tests see a node go stale within a second.
 	heartbeatEvery time.Duration
 	nodeTTL        time.Duration
+	// closeWait replaces the default bound on Close's wait, for tests.
+	closeWait time.Duration
 }
 
 // Redis carries events between nodes over Redis pub/sub and keeps the state
@@ -163,6 +167,9 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 	if opt.heartbeatEvery <= 0 {
 		opt.heartbeatEvery = HeartbeatInterval
 	}
+	if opt.closeWait <= 0 {
+		opt.closeWait = closeWait
+	}
 	if opt.nodeTTL <= 0 {
 		opt.nodeTTL = NodeTTL
 	}
@@ -233,7 +240,14 @@ func (r *Redis) Close() error {
 		case <-time.After(2 * opTimeout):
 		}
 	}
-	r.wg.Wait()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.opt.closeWait):
+		// A handler that does not return must not hold up the shutdown.
+		r.log.Warn("redis broker closed with its loops still running")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	_ = RemoveNode(ctx, r.rdb, r.prefix, r.opt.Node)

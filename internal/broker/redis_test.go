@@ -637,3 +637,43 @@ func TestRedisBrokerKeepsPresenceAndRevocationsThroughOutage(t *testing.T) {
 		t.Fatalf("presence hash after the outage = %v, want anna only", got)
 	}
 }
+
+func TestRedisBrokerCloseDoesNotWaitForAStuckHandler(t *testing.T) {
+	t.Parallel()
+	_, _, prefix, u := brokerRedis(t)
+	const room = "stuck"
+	a := startNode(t, u, prefix, "A", nil, nil)
+	stuck := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	t.Cleanup(func() { close(stuck) })
+	b, err := NewRedis(context.Background(), RedisOptions{URL: u, Prefix: prefix, Node: "B", closeWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Start(func(ev chat.Event) {
+		if ev.Kind == chat.EventMessage {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-stuck
+		}
+	})
+	b.Subscribe(room)
+	waitUntil(t, 5*time.Second, "the message to reach the stuck handler", func() bool {
+		publish(t, a, msgEvent("A", room, 1))
+		select {
+		case <-entered:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	})
+	closed := make(chan struct{})
+	go func() { _ = b.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close waited for a stuck handler")
+	}
+}
