@@ -3,9 +3,11 @@ package ws
 import (
 	"bufio"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -141,4 +143,35 @@ func TestWaitWriter(t *testing.T) {
 			_ = c.ws.NetConn().Close() // ends the writer before the bubble ends
 		})
 	})
+}
+
+// TestWriteDeadlineSlack checks that a write deadline only slightly later
+// than the one in force is not applied, and that an earlier one, or none,
+// always is.
+func TestWriteDeadlineSlack(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := &countingConn{Conn: a}
+	base := time.Now().Add(10 * time.Second)
+	if err := c.SetWriteDeadline(base); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetWriteDeadline(base.Add(deadlineSlack / 2))
+	if got := c.wdeadline.Load(); got != base.UnixNano() {
+		t.Errorf("a deadline within the slack moved it: %v, want %v", time.Unix(0, got), base)
+	}
+	_ = c.SetWriteDeadline(base.Add(2 * deadlineSlack))
+	if got := c.wdeadline.Load(); got != base.Add(2*deadlineSlack).UnixNano() {
+		t.Errorf("a deadline past the slack was not applied: %v", time.Unix(0, got))
+	}
+	// An earlier deadline always applies: a write now times out.
+	_ = c.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Conn.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("write after an earlier deadline: %v, want a timeout", err)
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	if got := c.wdeadline.Load(); got != 0 {
+		t.Errorf("no deadline left %v in force", time.Unix(0, got))
+	}
 }
