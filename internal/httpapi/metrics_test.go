@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,13 +12,10 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
-	"github.com/chatsvc/chat/internal/httpapi"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
-	"github.com/chatsvc/chat/internal/store/storetest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -42,43 +38,19 @@ type mtServer struct {
 
 func mtNewServer(t testing.TB) *mtServer {
 	t.Helper()
-	db := storetest.Open(t, store.DialectSQLite)
-	tokens, err := auth.NewTokens(auth.TokenOptions{Secret: []byte("metrics-test-secret-metrics-test-secret"), Issuer: "chat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &servertest.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := metrics.New()
-	svc := auth.NewService(auth.ServiceOptions{
-		Store:             db,
-		Tokens:            tokens,
-		Hasher:            auth.NewHasher(0),
-		AllowRegistration: true,
-		RefreshTTL:        time.Hour,
-		LoginThrottle:     auth.NewMemThrottle(mtLoginRate, nil),
-		LoginIPThrottle:   auth.NewMemThrottle(chat.Rate{}, nil),
-		RegisterThrottle:  auth.NewMemThrottle(chat.Rate{}, nil),
-		Metrics:           m,
-		Logger:            log,
-	})
 	// /ws stands in for the hub: it refuses every token.
 	ws := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":{"code":"invalid_token","message":"no"}}`))
 	})
-	h := httpapi.New(httpapi.Options{
-		Auth:         svc,
-		Store:        db,
-		Metrics:      m,
-		Logger:       log,
-		WS:           ws,
-		Ready:        func(context.Context) []string { return nil },
-		ServeMetrics: true,
-		Web:          fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>chat</title>")}},
+	e := newEnv(t, store.DialectSQLite, envOptions{
+		loginRate: mtLoginRate,
+		ws:        ws,
+		ready:     func(context.Context) []string { return nil },
+		web:       fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>chat</title>")}},
 	})
-	return &mtServer{t: t, h: h, m: m, logs: logs}
+	return &mtServer{t: t, h: e.h, m: e.m, logs: e.logs}
 }
 
 // do sends one request from a fixed client address.
