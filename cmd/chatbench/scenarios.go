@@ -108,6 +108,20 @@ func (p *pool) droppedByServer() int {
 	return n
 }
 
+// openJoined connects n sockets and joins socket i to room(i). The caller
+// closes the pool with closeAndWait.
+func (b *bench) openJoined(ctx context.Context, n int, c *counters, room func(i int) string) (*pool, error) {
+	p, err := b.connectAll(ctx, n, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.joinAll(ctx, p, room); err != nil {
+		b.closeAndWait(ctx, p)
+		return nil, err
+	}
+	return p, nil
+}
+
 // closeAndWait closes the pool and waits until the server counts no open
 // sockets, so the next scenario starts clean.
 func (b *bench) closeAndWait(ctx context.Context, p *pool) {
@@ -160,15 +174,12 @@ func (b *bench) idle(ctx context.Context) (*result, error) {
 		return nil, err
 	}
 	c := newCounters()
-	p, err := b.connectAll(ctx, b.cfg.sockets, c)
+	rooms := b.cfg.rooms
+	p, err := b.openJoined(ctx, b.cfg.sockets, c, func(i int) string { return fmt.Sprintf("idle-%s-%d", b.runID, i%rooms) })
 	if err != nil {
 		return nil, err
 	}
 	defer b.closeAndWait(ctx, p)
-	rooms := b.cfg.rooms
-	if err := b.joinAll(ctx, p, func(i int) string { return fmt.Sprintf("idle-%s-%d", b.runID, i%rooms) }); err != nil {
-		return nil, err
-	}
 	after, err := b.settledSample(ctx)
 	if err != nil {
 		return nil, err
@@ -210,15 +221,12 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 	r := &result{scenario: "fanout"}
 	b.addCommon(r)
 	c := newCounters()
-	p, err := b.connectAll(ctx, b.cfg.members, c)
+	room := "fanout-" + b.runID
+	p, err := b.openJoined(ctx, b.cfg.members, c, func(int) string { return room })
 	if err != nil {
 		return nil, err
 	}
 	defer b.closeAndWait(ctx, p)
-	room := "fanout-" + b.runID
-	if err := b.joinAll(ctx, p, func(int) string { return room }); err != nil {
-		return nil, err
-	}
 	if err := sleep(ctx, quietBeforeSend); err != nil {
 		return nil, err
 	}
@@ -320,15 +328,12 @@ func (b *bench) send(ctx context.Context) (*result, error) {
 	r := &result{scenario: "send"}
 	b.addCommon(r)
 	c := newCounters()
-	p, err := b.connectAll(ctx, b.cfg.senders, c)
+	roomOf := func(i int) string { return fmt.Sprintf("send-%s-%d", b.runID, i) }
+	p, err := b.openJoined(ctx, b.cfg.senders, c, roomOf)
 	if err != nil {
 		return nil, err
 	}
 	defer b.closeAndWait(ctx, p)
-	roomOf := func(i int) string { return fmt.Sprintf("send-%s-%d", b.runID, i) }
-	if err := b.joinAll(ctx, p, roomOf); err != nil {
-		return nil, err
-	}
 	for _, s := range p.socks {
 		s.window = make(chan struct{}, b.cfg.window)
 	}
