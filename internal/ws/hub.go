@@ -38,8 +38,9 @@ type Store interface {
 	After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error)
 }
 
-// Broker carries events to the other nodes. Publish must not block for
-// long; the hub delivers to its own members itself.
+// Broker carries events to the other nodes; the hub delivers to its own
+// members itself. Publish must not block: presence changes are published
+// with the room's lock held, to keep their order.
 type Broker interface {
 	Publish(ctx context.Context, ev chat.Event) error
 }

@@ -388,7 +388,9 @@ func (r *room) addMemberLocked(c *conn) *member {
 		if len(r.remote[c.userID]) == 0 && r.presentCountLocked() <= r.hub.opt.PresenceMaxMembers {
 			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceJoin}, c.userID)
 		}
-		go r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceJoin})
+		// Published under the room's lock, so a user's join and leave
+		// reach the other nodes in the order they happened here.
+		r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceJoin})
 	}
 	return mb
 }
@@ -409,7 +411,7 @@ func (r *room) leave(c *conn, mb *member) {
 			if len(r.remote[c.userID]) == 0 && count <= r.hub.opt.PresenceMaxMembers {
 				r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceLeave}, c.userID)
 			}
-			go r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
+			r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
 		}
 	}
 	r.mu.Unlock()
