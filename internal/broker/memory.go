@@ -5,7 +5,9 @@ package broker
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chatsvc/chat/internal/chat"
 )
@@ -16,9 +18,14 @@ type Handler func(chat.Event)
 // Memory is the in-process broker: every attached handler receives every
 // published event, synchronously. The zero value is ready to use.
 type Memory struct {
-	mu       sync.RWMutex
-	handlers map[int]Handler
+	mu       sync.Mutex // serialises changes to handlers
+	handlers atomic.Pointer[[]attached]
 	next     int
+}
+
+type attached struct {
+	id int
+	h  Handler
 }
 
 // NewMemory returns an empty in-process broker.
@@ -28,29 +35,31 @@ func NewMemory() *Memory { return &Memory{} }
 func (m *Memory) Attach(h Handler) (detach func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.handlers == nil {
-		m.handlers = make(map[int]Handler)
-	}
 	id := m.next
 	m.next++
-	m.handlers[id] = h
+	m.store(append(slices.Clone(m.load()), attached{id: id, h: h}))
 	return func() {
 		m.mu.Lock()
-		delete(m.handlers, id)
-		m.mu.Unlock()
+		defer m.mu.Unlock()
+		m.store(slices.DeleteFunc(slices.Clone(m.load()), func(a attached) bool { return a.id == id }))
 	}
 }
 
-// Publish hands ev to every attached handler. It never fails.
-func (m *Memory) Publish(_ context.Context, ev chat.Event) error {
-	m.mu.RLock()
-	hs := make([]Handler, 0, len(m.handlers))
-	for _, h := range m.handlers {
-		hs = append(hs, h)
+func (m *Memory) load() []attached {
+	if p := m.handlers.Load(); p != nil {
+		return *p
 	}
-	m.mu.RUnlock()
-	for _, h := range hs {
-		h(ev)
+	return nil
+}
+
+// store replaces the handler list; a published event sees one list whole.
+func (m *Memory) store(hs []attached) { m.handlers.Store(&hs) }
+
+// Publish hands ev to every attached handler. It never fails, and it
+// allocates nothing: it runs for every message of a single node.
+func (m *Memory) Publish(_ context.Context, ev chat.Event) error {
+	for _, a := range m.load() {
+		a.h(ev)
 	}
 	return nil
 }
@@ -61,7 +70,7 @@ func (m *Memory) Ping(context.Context) error { return nil }
 // Close detaches every handler.
 func (m *Memory) Close() error {
 	m.mu.Lock()
-	m.handlers = nil
+	m.store(nil)
 	m.mu.Unlock()
 	return nil
 }
