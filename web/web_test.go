@@ -96,21 +96,46 @@ func TestNoUnsafeSinks(t *testing.T) {
 	}
 }
 
-// TestModules runs the unit tests of the page's modules under Node.
+// TestModules runs the unit tests of the page's modules under Node, from a
+// copy of web/ placed under a folder whose package.json says "commonjs": the
+// modules must load as ES modules whatever a parent folder declares.
 func TestModules(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed: skipping the module tests")
 	}
+	parent := t.TempDir()
+	writeFile(t, filepath.Join(parent, "package.json"), []byte(`{"type": "commonjs"}`))
+	dir := filepath.Join(parent, "web")
+	if err := os.CopyFS(filepath.Join(dir, "static"), web.FS()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"package.json", "test/package.json", "test/unit.test.mjs"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), b)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "unit.test.mjs")
-	cmd.Dir = "test"
+	cmd.Dir = filepath.Join(dir, "test")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}
 	t.Logf("%s", lastLines(string(out), 9))
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestBrowser drives the page in Chromium with two users, restarts the
