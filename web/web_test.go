@@ -38,7 +38,7 @@ const (
 
 // TestFS checks that the page and every module it imports are embedded.
 func TestFS(t *testing.T) {
-	importRE := regexp.MustCompile(`(?m)^import .* from "\./([^"]+)";$`)
+	importRE := regexp.MustCompile(`(?m)^import (?:.* from )?"\./([^"]+)";$`)
 	need := []string{"index.html", "style.css", "app.js"}
 	seen := map[string]bool{}
 	for len(need) > 0 {
