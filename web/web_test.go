@@ -27,13 +27,16 @@ const (
 	chromiumPath = "/usr/bin/chromium"
 	// browserTimeout bounds the whole browser run; the script has its own,
 	// shorter limit (browserScriptTimeout) so that it fails with a message.
-	browserTimeout       = 90 * time.Second
-	browserScriptTimeout = 80 * time.Second
+	browserTimeout       = 240 * time.Second
+	browserScriptTimeout = 230 * time.Second
 	// testAccessTTL is short so that the run sees a token refresh.
 	testAccessTTL = "15s"
 	// testReplayLimit is below the 3 messages the page misses while it is
 	// offline, so that it must page the rest over REST (truncated replay).
 	testReplayLimit = "2"
+	// testMaxTextChars is below the page's own limit (the contract's default
+	// of 4000), so that the service refuses a text the page lets through.
+	testMaxTextChars = "300"
 )
 
 // TestFS checks that the page and every module it imports are embedded.
@@ -156,6 +159,7 @@ func TestBrowser(t *testing.T) {
 	srv := servertest.Start(t, map[string]string{
 		"CHAT_ACCESS_TTL":      testAccessTTL,
 		"CHAT_WS_REPLAY_LIMIT": testReplayLimit,
+		"CHAT_MAX_TEXT_CHARS":  testMaxTextChars,
 	})
 
 	shot := os.Getenv("CHAT_WEB_SCREENSHOT")
@@ -176,6 +180,7 @@ func TestBrowser(t *testing.T) {
 		"CHAT_WEB_SCREENSHOT="+shot,
 		"CHAT_WEB_CHROMIUM="+chromiumPath,
 		"CHAT_WEB_REPLAY_LIMIT="+testReplayLimit,
+		"CHAT_WEB_MAX_TEXT="+testMaxTextChars,
 		"CHAT_WEB_TIMEOUT_MS="+strconv.FormatInt(browserScriptTimeout.Milliseconds(), 10),
 	)
 	// Node and the browsers it starts share a process group, ended whole.
@@ -209,17 +214,25 @@ func TestBrowser(t *testing.T) {
 	restarts := 0
 	for line := range lines {
 		out.WriteString(line + "\n")
-		if line == "RESTART" {
-			start := time.Now()
+		start := time.Now()
+		switch line {
+		case "RESTART":
 			srv.Restart()
 			restarts++
-			t.Logf("service restarted in %v", time.Since(start).Round(time.Millisecond))
-			if _, err := io.WriteString(stdin, "OK\n"); err != nil {
-				t.Errorf("tell the browser test the service is back: %v", err)
+		case "STOP":
+			if err := srv.Stop(); err != nil {
+				t.Errorf("service exit: %v", err)
 			}
+		case "START":
+			srv.Restart() // starts it again: it is stopped
+		default:
+			t.Log(line)
 			continue
 		}
-		t.Log(line)
+		t.Logf("%s done in %v", line, time.Since(start).Round(time.Millisecond))
+		if _, err := io.WriteString(stdin, "OK\n"); err != nil {
+			t.Errorf("tell the browser test %s is done: %v", line, err)
+		}
 	}
 	err = cmd.Wait()
 	if err != nil {
