@@ -52,6 +52,7 @@ function saveRooms() {
 export function forgetRooms() {
   state.rooms.clear();
   state.mine.clear();
+  state.closed.clear();
   state.active = "";
   state.v2 = false;
   resetComposer();
@@ -65,6 +66,7 @@ export function forgetRooms() {
 
 /** followRoom starts following a room; the join goes out now or at the next welcome. */
 export function followRoom(name) {
+  state.closed.delete(name);
   if (state.rooms.has(name)) return state.rooms.get(name);
   const r = new RoomState(name);
   state.rooms.set(name, r);
@@ -94,7 +96,10 @@ export function joinRoom(input) {
 /** unfollowRoom stops following a room on this page (a WebSocket leave). */
 export function unfollowRoom(name, quiet = false) {
   if (!state.rooms.has(name)) return;
-  if (!quiet) conn.send({ type: "leave", room: name, ref: conn.nextRef("leave") });
+  if (!quiet) {
+    conn.send({ type: "leave", room: name, ref: conn.nextRef("leave") });
+    state.closed.add(name);
+  }
   state.rooms.delete(name);
   if (state.active === name) state.active = state.rooms.size > 0 ? state.rooms.keys().next().value : "";
   saveRooms();

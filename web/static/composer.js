@@ -4,6 +4,7 @@
 import { $, activeRoom, conn, notice, state } from "./ctx.js";
 import { sendChange, sendMessage } from "./outbox.js";
 import { scrollToBottom } from "./messages.js";
+import { charCount } from "./rooms.js";
 
 // typingEveryMs is the least time between two typing frames for one room.
 const typingEveryMs = 3000;
@@ -18,13 +19,6 @@ let maxChars = defaultMaxChars;
 let lastTypingSent = new Map(); // room → epoch ms
 /** editing is the message being edited: {room, seq}, or null. */
 let editing = null;
-
-/** charCount counts code points, as the service does. */
-export function charCount(text) {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
 
 /** renderComposer enables the composer and shows the counter and edit bar. */
 export function renderComposer() {

@@ -13,9 +13,11 @@ export const conn = new Connection({ url: socketURL(location), session });
 /**
  * state: rooms maps a followed room's name to its RoomState, in the order
  * they were followed; active is the open room's name ("" for none); mine maps
- * a room's name to its MyRoom entry from GET /api/v1/me/rooms.
+ * a room's name to its MyRoom entry from GET /api/v1/me/rooms; closed holds
+ * the rooms the user closed on this page (not followed again by themselves);
+ * v2 reports whether the service speaks contract v2.
  */
-export const state = { rooms: new Map(), active: "", mine: new Map() };
+export const state = { rooms: new Map(), active: "", mine: new Map(), closed: new Set(), v2: false };
 
 /** $ finds the element with this data-testid. */
 export const $ = (id) => document.querySelector(`[data-testid="${id}"]`);

@@ -187,6 +187,13 @@ function validMessage(m) {
   return m && Number.isInteger(m.seq) && m.seq > 0 && typeof m.text === "string";
 }
 
+/** charCount counts a text's code points, as the service does. */
+export function charCount(text) {
+  let n = 0;
+  for (const _ of String(text)) n++;
+  return n;
+}
+
 /** typingText is the line shown for these typers. */
 export function typingText(names) {
   if (names.length === 0) return "";

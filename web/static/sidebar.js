@@ -13,6 +13,9 @@ const followMax = 90;
 // listRefreshMs is how often the list of all rooms is read again while the
 // tab is visible, for rooms this page does not follow.
 const listRefreshMs = 20_000;
+// mineRefreshMs is how often the user's rooms are read again while the tab is
+// visible: a new direct message shows up no later than that.
+const mineRefreshMs = 10_000;
 // mineDelayMs gathers bursts of changes into one read of GET /me/rooms.
 const mineDelayMs = 300;
 
@@ -59,7 +62,8 @@ export async function loadMyRooms() {
   state.v2 = true;
   state.mine = new Map((data.rooms || []).map((my) => [my.room.name, my]));
   for (const [name, my] of state.mine) {
-    const r = state.rooms.get(name) || (my.state === "member" && state.rooms.size < followMax ? followRoom(name) : null);
+    const follow = my.state === "member" && state.rooms.size < followMax && !state.closed.has(name);
+    const r = state.rooms.get(name) || (follow ? followRoom(name) : null);
     if (!r) continue;
     r.kind = my.room.kind;
     r.lastRead = Math.max(r.lastRead || 0, Number(my.last_read) || 0);
@@ -139,6 +143,9 @@ export function bumpCount(room, seq) {
 setInterval(() => {
   if (session.active && document.visibilityState === "visible" && !$("chat-view").hidden && !roomsNext) loadRoomList(false);
 }, listRefreshMs);
+setInterval(() => {
+  if (session.active && state.v2 && document.visibilityState === "visible") loadMyRooms();
+}, mineRefreshMs);
 
 $("rooms-refresh").addEventListener("click", () => loadRoomList(false));
 $("rooms-more").addEventListener("click", () => loadRoomList(true));

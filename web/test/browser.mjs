@@ -10,8 +10,9 @@
 // To restart the service, the script prints a line "RESTART" on stdout and
 // waits for a line "OK" on stdin; "STOP" and "START" stop it and start it
 // again. The scenarios: this file's (log in, talk, resume after a restart,
-// refresh, revocation) and polish.mjs (new users' rough edges, at desktop
-// and phone sizes). Progress goes to stdout as "step: …"; the exit status is
+// refresh, revocation), polish.mjs (new users' rough edges, at desktop
+// and phone sizes) and v2.mjs (rooms, direct messages, moderation, edits,
+// unread counts, search; skipped against a service without them). Progress goes to stdout as "step: …"; the exit status is
 // 0 only when every check passed.
 
 import { chromium } from "playwright-core";
@@ -20,6 +21,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assertEqual, base, checkTranscript, fail, login, messages, newPage, nextLine, opened, pageErrors, register, sendAcked, step, tid, typeAndSend, waitMembers, waitMessage, waitState, waitTyping } from "./lib.mjs";
 import { polish } from "./polish.mjs";
+import { v2 } from "./v2.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shotPath = resolve(process.env.CHAT_WEB_SCREENSHOT || resolve(here, "out", "chat.png"));
@@ -46,6 +48,7 @@ async function main() {
   try {
     await scenario(browser);
     await polish(browser, resolve(dirname(shotPath)));
+    await v2(browser);
     if (pageErrors.length > 0) fail(`uncaught page errors:\n${pageErrors.join("\n")}`);
   } catch (err) {
     // Leave pictures of every page beside the screenshot for whoever debugs.
