@@ -32,7 +32,9 @@ export function renderAll() {
 
 function itemFor(r, m) {
   if (m.type === "member" || m.type === "room") return eventItem(m, eventText(m));
-  return messageItem(m, myName(), messageActions(r, m));
+  const li = messageItem(m, myName(), messageActions(r, m));
+  if (r && r.found === m.seq) li.classList.add("found");
+  return li;
 }
 
 /** onStreamFrame applies a message, edit, delete, member or room frame. */

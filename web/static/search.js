@@ -84,6 +84,7 @@ export async function jump(room, seq) {
     notice(`Search: ${describe(err)}`);
     return;
   }
+  r.found = seq;
   highlight(seq);
 }
 

@@ -93,6 +93,7 @@ async function loadPeer(name) {
 
 /** noteUnread counts a message the user has not seen yet. */
 export function noteUnread(r, f) {
+  if (!state.v2) return;
   const my = state.mine.get(r.name);
   if (!my) return scheduleMyRooms(); // a room new to the list: read it whole
   if (r.name === state.active && document.visibilityState === "visible") return;

@@ -19,7 +19,7 @@ import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assertEqual, base, checkTranscript, fail, login, messages, newPage, nextLine, opened, pageErrors, register, sendAcked, step, tid, typeAndSend, waitMembers, waitMessage, waitState, waitTyping } from "./lib.mjs";
+import { assertEqual, base, checkTranscript, cspViolations, fail, login, messages, newPage, nextLine, opened, pageErrors, register, sendAcked, step, tid, typeAndSend, waitMembers, waitMessage, waitState, waitTyping } from "./lib.mjs";
 import { polish } from "./polish.mjs";
 import { v2 } from "./v2.mjs";
 
@@ -50,6 +50,8 @@ async function main() {
     await polish(browser, resolve(dirname(shotPath)));
     await v2(browser);
     if (pageErrors.length > 0) fail(`uncaught page errors:\n${pageErrors.join("\n")}`);
+    const blocked = await cspViolations();
+    if (blocked.length > 0) fail(`blocked by the Content-Security-Policy:\n${blocked.join("\n")}`);
   } catch (err) {
     // Leave pictures of every page beside the screenshot for whoever debugs.
     mkdirSync(dirname(shotPath), { recursive: true });

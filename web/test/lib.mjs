@@ -66,6 +66,8 @@ function parse(payload) {
 // window.__states ("name:code").
 const recordStates = () => {
   window.__states = [];
+  window.__csp = [];
+  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   document.addEventListener("DOMContentLoaded", () => {
     const el = document.querySelector('[data-testid="conn-state"]');
     const note = () => {
@@ -78,6 +80,17 @@ const recordStates = () => {
 };
 
 export const opened = [];
+// cspViolations lists what the page's Content-Security-Policy (its own meta
+// tag, default-src 'self', and any header the service adds) blocked on the
+// open pages.
+export async function cspViolations() {
+  const out = [];
+  for (const u of opened) {
+    if (u.page.isClosed()) continue;
+    for (const v of await u.page.evaluate(() => window.__csp || [])) out.push(`${u.name}: ${v}`);
+  }
+  return out;
+}
 
 export async function newPage(browser, name, path = "/", viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport, locale: "en-GB" });

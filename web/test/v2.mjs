@@ -97,6 +97,7 @@ async function directMessage(fay, gus) {
   await dm.filter({ hasText: "@fay" }).click();
   await title(gus, "@fay");
   await gus.page.locator('[data-testid="message-text"]:text-is("hi gus, privately")').waitFor();
+  await gus.page.locator('[data-testid="room-actions"] [data-testid="action-leave"]').waitFor();
   assertEqual(await gus.page.locator('[data-testid="room-actions"] [data-testid^="action-"]').evaluateAll((b) => b.map((e) => e.dataset.testid)), ["action-leave"], "gus: actions in a direct room");
 }
 
