@@ -6,6 +6,7 @@ import { el, formatTime } from "./view.js";
 import { followRoom, selectRoom } from "./chat.js";
 import { insertMessage } from "./messages.js";
 import { readPage } from "./history.js";
+import { showPane } from "./layout.js";
 
 // jumpPagesMax bounds the pages read back to reach a result.
 const jumpPagesMax = 25;
@@ -31,6 +32,7 @@ async function search(more) {
   const box = $("search-results");
   const ul = $("search-list");
   box.hidden = false;
+  showPane("room"); // at phone width the results show in the chat pane
   if (!more) ul.replaceChildren();
   $("search-status").textContent = "Searching…";
   const before = more && next ? `&before=${encodeURIComponent(next)}` : "";
