@@ -33,7 +33,7 @@ export function renderRoomLists() {
   const rooms = [];
   const dms = [];
   for (const it of items.values()) {
-    it.label = it.kind === "direct" ? "@" + (peers.get(it.name) || "…") : (it.kind === "private" ? "🔒 #" : "#") + it.name;
+    it.label = it.kind === "direct" ? "@" + (peers.get(it.name) || "…") : "#" + it.name;
     (it.kind === "direct" ? dms : rooms).push(joinedRoomItem(it, it.name === state.active, () => openItem(it)));
   }
   $("joined-rooms").replaceChildren(...rooms);

@@ -104,7 +104,8 @@ export function roomListItem(room, onClick) {
     el(
       "button",
       { type: "button", className: "room-link", testid: "room-item", data: { room: room.name, kind: room.kind || "public" }, on: { click: onClick } },
-      el("span", { textContent: (room.kind === "private" ? "🔒 #" : "#") + room.name }),
+      el("span", { className: "name", textContent: "#" + room.name }),
+      room.kind === "private" && el("span", { className: "badge kind", textContent: "private" }),
       el("span", { className: "count", testid: "room-count", textContent: String(n), title: `${n} events in the room's stream` }),
     ),
   );
@@ -125,6 +126,7 @@ export function joinedRoomItem(item, isActive, onClick) {
       on: { click: onClick },
     },
     el("span", { className: "name", textContent: item.label }),
+    item.kind === "private" && el("span", { className: "badge kind", textContent: "private" }),
     item.invited && el("span", { className: "badge invited", testid: "invited-badge", textContent: "invited" }),
     item.unread > 0 && el("span", { className: "badge", testid: "unread-badge", textContent: String(item.unread), title: `${item.unread} unread` }),
   );
