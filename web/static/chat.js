@@ -180,7 +180,7 @@ conn.addEventListener("frame", (ev) => {
   if (f.type === "error") return onError(r, f);
   if (f.type === "read") return onRead(f);
   if (f.type === "invited") {
-    notice(`${f.by || "Someone"} invited you to #${f.room}.`);
+    notice(`${f.by || "Someone"} invited you to #${f.room}.`, "info");
     return scheduleMyRooms();
   }
   if (streamTypes.has(f.type)) bumpCount(f.room, f.seq);

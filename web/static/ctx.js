@@ -49,11 +49,15 @@ export function setError(id, err) {
 }
 
 let noticeTimer = 0;
-/** notice shows a line under the composer for a few seconds. */
-export function notice(text) {
+/**
+ * notice shows a line under the composer for a few seconds; kind "info" is
+ * news rather than a problem.
+ */
+export function notice(text, kind = "error") {
   const el = $("notice");
   el.textContent = text;
   el.hidden = !text;
+  el.dataset.kind = kind;
   clearTimeout(noticeTimer);
   if (text) noticeTimer = setTimeout(() => notice(""), 8000);
 }

@@ -144,7 +144,7 @@ async function memberAction(r, m, a) {
 async function roomAction(r, a) {
   if (a === "invite") {
     const v = await formDialog({ title: `Invite to #${r.name}`, testid: "invite-dialog", fields: [{ name: "username", label: "Username", required: true, maxLength: 32 }], submit: "Invite" });
-    if (v && (await post(r, "invite", { username: v.username.toLowerCase() }))) notice(`${v.username} is invited to #${r.name}.`);
+    if (v && (await post(r, "invite", { username: v.username.toLowerCase() }))) notice(`${v.username} is invited to #${r.name}.`, "info");
   } else if (a === "topic") {
     const v = await formDialog({ title: `Topic of #${r.name}`, testid: "topic-dialog", fields: [{ name: "topic", label: "Topic", value: r.info.topic, maxLength: 500 }], submit: "Save" });
     if (v) await patchTopic(r, v.topic);
