@@ -212,8 +212,13 @@ async function scenario(browser) {
   await waitMessage(carol, 6, "live after the resume");
   await waitMembers(carol, ["alice", "bob", "carol"]);
 
-  const typingSent = alice.log.sent.filter((s) => s.frame.type === "typing" && s.frame.room === room).length;
-  assertEqual(typingSent, 1, "alice: typing frames sent while typing one message");
+  // One typing frame per 3 s at most, however slowly the text was typed (a
+  // loaded machine types slowly); the margin covers when frames are noted.
+  const typingAt = alice.log.sent.filter((s) => s.frame.type === "typing" && s.frame.room === room).map((s) => s.at);
+  if (typingAt.length === 0) fail("alice: no typing frame sent while typing");
+  for (let i = 1; i < typingAt.length; i++) {
+    if (typingAt[i] - typingAt[i - 1] < 2500) fail(`alice: typing frames ${typingAt[i] - typingAt[i - 1]} ms apart, want 3 s`);
+  }
 
   step("alice's access token is refreshed and handed to the open socket");
   const deadline = Date.now() + 20_000;

@@ -48,7 +48,7 @@ function watch(page, name) {
   page.on("websocket", (ws) => {
     const n = log.sockets.length;
     log.sockets.push(ws.url());
-    ws.on("framesent", (e) => log.sent.push({ n, frame: parse(e.payload) }));
+    ws.on("framesent", (e) => log.sent.push({ n, at: Date.now(), frame: parse(e.payload) }));
     ws.on("framereceived", (e) => log.received.push({ n, frame: parse(e.payload) }));
   });
   return log;
