@@ -82,7 +82,8 @@ func (s *Socket) flushRoom(name string) bool {
 		}
 		r.joinSent = true
 	}
-	if r.joined && r.readWant > r.readSent {
+	if now := time.Now(); r.joined && r.readWant > r.readSent && !now.Before(r.readAt) {
+		r.readAt = now.Add(readEvery)
 		seq := r.readWant
 		f := outFrame{Type: "read", Room: name, Seq: &seq, Ref: newRef()}
 		l.refs[f.Ref] = refKind{typ: "read", room: name}

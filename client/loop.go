@@ -21,8 +21,10 @@ type roomState struct {
 	// leaving is set by Leave: the room is left once its commands are
 	// answered.
 	leaving bool
-	// readWant is the read marker asked for, readSent the one sent.
+	// readWant is the read marker asked for, readSent the one sent, and
+	// readAt the earliest time of the next read frame.
 	readWant, readSent int64
+	readAt             time.Time
 }
 
 // pending is a send, edit or delete not yet answered. It keeps its ref, so
@@ -132,6 +134,11 @@ func (s *Socket) nextWake(now time.Time) time.Time {
 	}
 	if l.holdUntil.After(now) {
 		earlier(l.holdUntil)
+	}
+	for _, r := range l.rooms {
+		if r.joined && r.readWant > r.readSent {
+			earlier(r.readAt)
+		}
 	}
 	return t
 }

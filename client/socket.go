@@ -31,6 +31,10 @@ const (
 	// refreshRetry is the pause after a refresh that failed for a reason
 	// other than the session's end (a network error).
 	refreshRetry = 2 * time.Second
+	// readEvery is the least time between two read frames for one room,
+	// so marking each event read as it is shown costs few frames of the
+	// socket's rate limit.
+	readEvery = time.Second
 	// maxWake bounds how long the loop sleeps without a reason.
 	maxWake = time.Minute
 )
@@ -155,7 +159,9 @@ func (s *Socket) Join(room string, since int64) {
 func (s *Socket) Leave(room string) { s.enqueue(request{kind: reqLeave, room: room}) }
 
 // MarkRead moves the user's read marker in room to seq; a seq not above
-// one already marked is not sent.
+// one already marked is not sent, and read frames for one room go at most
+// once a second (the newest seq), so it may be called for every event
+// shown.
 func (s *Socket) MarkRead(room string, seq int64) {
 	s.enqueue(request{kind: reqRead, room: room, since: seq})
 }
