@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/chatsvc/chat/client"
 )
@@ -13,8 +14,24 @@ import (
 type app struct {
 	api  *client.Client
 	sock *client.Socket
+	mu   sync.Mutex
 	// dmNames remembers the other user of each direct room seen.
 	dmNames map[string]string
+}
+
+// dmName returns the other user of a direct room, when known.
+func (a *app) dmName(room string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u, ok := a.dmNames[room]
+	return u, ok
+}
+
+// setDMName remembers the other user of a direct room.
+func (a *app) setDMName(room, user string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dmNames[room] = user
 }
 
 // openApp loads the stored session and returns the app of the server
@@ -48,9 +65,17 @@ var errStopped = errors.New("stopped")
 // stopError turns the end of the socket into the error the command
 // returns: nil for a cancelled context or a normal close.
 func stopError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return explainStop(err)
+}
+
+// explainStop turns why the chat stopped into advice for the user.
+func explainStop(err error) error {
 	var ce *client.CloseError
 	switch {
-	case err == nil || ctx.Err() != nil:
+	case err == nil:
 		return nil
 	case errors.Is(err, client.ErrSessionRevoked):
 		return errors.New("session revoked (logged out elsewhere?): run `chat login` again")

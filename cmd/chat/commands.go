@@ -242,7 +242,7 @@ func (a *app) cmdDM(ctx context.Context, v view, args []string, _ string) reply 
 	if err != nil {
 		return failed("/dm", err)
 	}
-	a.dmNames[room.Name] = user
+	a.setDMName(room.Name, user)
 	return reply{join: room.Name, since: max(room.LastSeq-defaultHistory, 0)}
 }
 

@@ -64,14 +64,14 @@ func (a *app) label(ctx context.Context, r client.Room) string {
 	if r.Kind != client.KindDirect {
 		return "#" + r.Name
 	}
-	if u, ok := a.dmNames[r.Name]; ok {
+	if u, ok := a.dmName(r.Name); ok {
 		return "@" + u
 	}
 	me := a.sock.User()
 	if page, err := a.api.Members(ctx, r.Name, "", 2); err == nil {
 		for _, m := range page.Members {
 			if m.User.Username != me {
-				a.dmNames[r.Name] = m.User.Username
+				a.setDMName(r.Name, m.User.Username)
 				return "@" + m.User.Username
 			}
 		}
