@@ -206,3 +206,27 @@ func TestSocketStopsOnRevokedSession(t *testing.T) {
 		t.Errorf("send after the stop: %v, want ErrClosed", err)
 	}
 }
+
+func TestSocketReconnectsAfterTokenExpiry(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, map[string]string{"CHAT_ACCESS_TTL": "2s", "CHAT_JWT_LEEWAY": "0s"})
+	c := login(t, srv.URL, "alice")
+	// The client believes its token lives an hour, so it does not refresh
+	// ahead: the server closes the socket with 4001, and the socket
+	// refreshes and comes back at once.
+	tk := c.Tokens()
+	tk.Expiry = time.Now().Add(time.Hour)
+	c.SetTokens(tk)
+	s := startSocket(t, c)
+	s.Join("general", -1)
+	s.joined(t, "general")
+	waitState(t, s, client.Disconnected, 4001)
+	waitState(t, s, client.Connected, 0)
+	s.joined(t, "general")
+	if c.Tokens().Refresh == tk.Refresh {
+		t.Error("the token was not refreshed after 4001")
+	}
+	if _, err := s.Send(ctx(t), "general", "back"); err != nil {
+		t.Fatal(err)
+	}
+}
