@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 )
 
 // credentials is the body of register and login.
@@ -80,4 +83,35 @@ func (c *Client) send(ctx context.Context, method, path string, in, out any) err
 	return c.authed(ctx, func(token string) error {
 		return c.do(ctx, method, path, nil, token, in, out)
 	})
+}
+
+// Health reports whether the server's process answers (GET /healthz).
+func (c *Client) Health(ctx context.Context) error {
+	if err := c.do(ctx, http.MethodGet, "healthz", nil, "", nil, nil); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether the server is ready to serve (GET /readyz): nil
+// when it is; otherwise an error, and for a 503 the checks that failed
+// (database, broker, shutdown).
+func (c *Client) Ready(ctx context.Context) (failed []string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath("readyz").String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("ready: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ready: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return nil, nil
+	}
+	var out struct {
+		Failed []string `json:"failed"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, maxResponseBytes)).Decode(&out)
+	return out.Failed, fmt.Errorf("ready: %w", &APIError{Status: resp.StatusCode, Message: "not ready: " + strings.Join(out.Failed, ", ")})
 }

@@ -15,6 +15,12 @@ func TestREST(t *testing.T) {
 	srv := servertest.Start(t, nil)
 	alice := login(t, srv.URL, "alice")
 
+	if err := alice.Health(ctx(t)); err != nil {
+		t.Errorf("Health: %v", err)
+	}
+	if failed, err := alice.Ready(ctx(t)); err != nil || failed != nil {
+		t.Errorf("Ready = %v, %v", failed, err)
+	}
 	me, err := alice.Me(ctx(t))
 	if err != nil || me.Username != "alice" || me.ID == "" {
 		t.Fatalf("Me = %+v, %v", me, err)
@@ -75,6 +81,15 @@ func TestREST(t *testing.T) {
 	}
 	if _, err := alice.Me(ctx(t)); !errors.Is(err, client.ErrNotLoggedIn) {
 		t.Errorf("Me after logout: %v, want ErrNotLoggedIn", err)
+	}
+
+	// A stopping server is not ready; then it is gone.
+	srv.Stop()
+	if err := alice.Health(ctx(t)); err == nil {
+		t.Error("Health of a stopped server succeeded")
+	}
+	if _, err := alice.Ready(ctx(t)); err == nil {
+		t.Error("Ready of a stopped server succeeded")
 	}
 }
 

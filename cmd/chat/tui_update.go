@@ -191,7 +191,7 @@ func (m *tuiModel) setList(rooms []roomEntry) {
 	m.list = rooms
 	for _, e := range rooms {
 		if e.name != m.current {
-			m.unread[e.name] = max(m.unread[e.name], e.unread)
+			m.unread[e.name] = e.unread
 		}
 	}
 }
