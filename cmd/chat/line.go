@@ -54,21 +54,35 @@ func runLines(ctx context.Context, a *app, env environment, room string) error {
 	m := &lineMode{a: a, out: env.stdout, errw: env.stderr, rooms: map[string]*lineRoom{}, results: make(chan sendDone, 64)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- a.sock.Run(ctx) }()
+	sock := runSocket(ctx, a.sock)
 	done := make(chan struct{})
 	defer close(done)
 	m.join(room, -1)
-	err := m.loop(ctx, readLines(env.stdin, done), runErr)
+	err := m.loop(ctx, readLines(env.stdin, done), sock)
 	cancel()
-	if err == nil || errors.Is(err, errStopped) {
-		<-runErr
-	}
+	<-sock.done
 	return err
 }
 
+// socketRun is a socket's Run in the background: done closes when it
+// returns, and err is then what it returned.
+type socketRun struct {
+	done chan struct{}
+	err  error
+}
+
+// runSocket runs s until ctx ends.
+func runSocket(ctx context.Context, s *client.Socket) *socketRun {
+	r := &socketRun{done: make(chan struct{})}
+	go func() {
+		r.err = s.Run(ctx)
+		close(r.done)
+	}()
+	return r
+}
+
 // loop is the body of runLines.
-func (m *lineMode) loop(ctx context.Context, lines <-chan string, runErr <-chan error) error {
+func (m *lineMode) loop(ctx context.Context, lines <-chan string, sock *socketRun) error {
 	events := m.a.sock.Events()
 	for {
 		if err := m.runInbox(ctx); err != nil {
@@ -110,9 +124,9 @@ func (m *lineMode) loop(ctx context.Context, lines <-chan string, runErr <-chan 
 			}
 		case d := <-m.results:
 			m.answered(d)
-		case err := <-runErr:
+		case <-sock.done:
 			timer.Stop()
-			err = stopError(ctx, err)
+			err := stopError(ctx, sock.err)
 			if errors.Is(err, errStopped) {
 				m.status("the server ended the connection")
 				if m.pending > 0 {

@@ -156,20 +156,20 @@ func (m *tuiModel) open(room string) {
 func runTUI(ctx context.Context, a *app, env environment, room string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- a.sock.Run(ctx) }()
+	sock := runSocket(ctx, a.sock)
 	m := newTUI(ctx, a, room)
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx),
 		tea.WithInput(env.stdin), tea.WithOutput(env.stdout))
 	_, err := p.Run()
 	select {
-	case sockErr := <-runErr:
-		if err := stopError(ctx, sockErr); err != nil && !errors.Is(err, errStopped) {
+	case <-sock.done:
+		if err := stopError(ctx, sock.err); err != nil && !errors.Is(err, errStopped) {
 			return err
 		}
 	default:
 	}
 	cancel()
+	<-sock.done
 	if m.err != nil {
 		return explainStop(m.err)
 	}
