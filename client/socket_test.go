@@ -230,3 +230,27 @@ func TestSocketReconnectsAfterTokenExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSocketJoinRefused(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, map[string]string{"CHAT_WS_MAX_ROOMS_PER_CONN": "1"})
+	s := startSocket(t, login(t, srv.URL, "alice"))
+	s.Join("general", -1)
+	s.joined(t, "general")
+	s.Join("second", -1)
+	ev := s.next(t, func(ev client.Event) bool { _, ok := ev.(*client.FrameError); return ok })
+	if fe := ev.(*client.FrameError); fe.Room != "second" || !errors.Is(fe, client.CodeTooManyRooms) {
+		t.Fatalf("got %+v, want too_many_rooms for #second", fe)
+	}
+	if _, err := s.Send(ctx(t), "second", "hi"); !errors.Is(err, client.ErrNotInRoom) {
+		t.Errorf("send to the refused room: %v, want ErrNotInRoom", err)
+	}
+	// Leaving frees the place.
+	s.Leave("general")
+	s.next(t, func(ev client.Event) bool { l, ok := ev.(*client.Left); return ok && l.Room == "general" })
+	s.Join("second", 0)
+	s.joined(t, "second")
+	if ack, err := s.Send(ctx(t), "second", "hi"); err != nil || ack.Seq != 1 {
+		t.Errorf("send after the join: %+v, %v", ack, err)
+	}
+}
