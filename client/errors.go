@@ -127,6 +127,8 @@ var (
 	// ErrClosed reports a command on a Socket that has stopped, or that
 	// stopped before the command was answered.
 	ErrClosed = errors.New("socket closed")
+	// ErrRunning reports a second call of Socket.Run.
+	ErrRunning = errors.New("socket already run")
 	// ErrNotInRoom reports a command for a room the socket has not joined,
 	// or left (or was taken out of) before the command was answered.
 	ErrNotInRoom = errors.New("not in the room")

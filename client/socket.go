@@ -116,6 +116,7 @@ type Socket struct {
 
 	mu       sync.Mutex
 	requests []request
+	started  bool
 	stopped  bool
 	user     string
 
@@ -251,8 +252,15 @@ func (s *Socket) takeRequests() []request {
 // ErrSessionRevoked when the session is over, a *CloseError for another
 // close code to stop on (1000 included), an *APIError for a handshake the
 // server refuses for good. Commands not yet answered fail with ErrClosed.
-// Run may be called once.
+// Run may be called once; a second call returns ErrRunning.
 func (s *Socket) Run(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.started = true
+	s.mu.Unlock()
+	if started {
+		return ErrRunning
+	}
 	err := s.run(ctx)
 	s.mu.Lock()
 	s.stopped = true

@@ -208,6 +208,9 @@ func TestSocketStopsOnRevokedSession(t *testing.T) {
 	if _, err := s.Send(ctx(t), "general", "late"); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("send after the stop: %v, want ErrClosed", err)
 	}
+	if err := s.Run(ctx(t)); !errors.Is(err, client.ErrRunning) {
+		t.Errorf("a second Run: %v, want ErrRunning", err)
+	}
 }
 
 func TestSocketReconnectsAfterTokenExpiry(t *testing.T) {
