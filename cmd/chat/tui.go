@@ -32,9 +32,10 @@ type (
 	closedMsg  struct{} // the socket's events ended
 	replyMsg   struct{ r reply }
 	historyMsg struct {
-		room string
-		msgs []client.Message
-		err  error
+		room  string
+		msgs  []client.Message
+		err   error
+		older bool // asked for by scrolling past the top
 	}
 	roomsMsg struct {
 		rooms []roomEntry
@@ -83,7 +84,8 @@ func newTUI(ctx context.Context, a *app, room string) *tuiModel {
 	in.Focus()
 	m := &tuiModel{
 		ctx: ctx, a: a, input: in, pane: viewport.New(80, 20), state: "connecting…",
-		rooms: map[string]*roomView{}, unread: map[string]int{}, typing: map[string]typingNote{},
+		notice: "/help lists the commands · Tab: next room · PgUp: older · Esc: quit",
+		rooms:  map[string]*roomView{}, unread: map[string]int{}, typing: map[string]typingNote{},
 	}
 	m.open(room)
 	return m
@@ -115,11 +117,12 @@ func (m *tuiModel) loadRooms() tea.Cmd {
 	}
 }
 
-// loadHistory reads the recent history of room.
-func (m *tuiModel) loadHistory(room string) tea.Cmd {
+// loadHistory reads the recent history of room: the newest messages, or
+// with before > 0 those older than before.
+func (m *tuiModel) loadHistory(room string, before int64) tea.Cmd {
 	return func() tea.Msg {
-		msgs, err := m.a.api.History(m.ctx, room, 0, 0, historyOnJoin)
-		return historyMsg{room, msgs, err}
+		msgs, err := m.a.api.History(m.ctx, room, 0, before, historyOnJoin)
+		return historyMsg{room, msgs, err, before > 0}
 	}
 }
 

@@ -29,6 +29,10 @@ type roomView struct {
 	// recent history was asked for.
 	joined       bool
 	historyAsked bool
+	// loadingOlder is set while older history is asked for; allLoaded
+	// once the start of the room is shown.
+	loadingOlder bool
+	allLoaded    bool
 	lastSeq      int64
 	lastOwn      int64
 	topic        string
@@ -50,13 +54,7 @@ func (r *roomView) add(e entry) {
 
 // prepend puts history older than everything shown in front.
 func (r *roomView) prepend(msgs []client.Message, me string) {
-	first := int64(-1)
-	for _, e := range r.entries {
-		if e.seq > 0 {
-			first = e.seq
-			break
-		}
-	}
+	first := r.firstSeq()
 	var older []entry
 	for i := range msgs {
 		m := &msgs[i]
@@ -76,6 +74,16 @@ func (r *roomView) prepend(msgs []client.Message, me string) {
 			}
 		}
 	}
+}
+
+// firstSeq returns the oldest seq shown, 0 for none.
+func (r *roomView) firstSeq() int64 {
+	for _, e := range r.entries {
+		if e.seq > 0 {
+			return e.seq
+		}
+	}
+	return 0
 }
 
 // messageEntry is the entry of a message.

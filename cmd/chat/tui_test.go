@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,19 @@ func (d *driver) until(t testing.TB, what string, cond func(view string) bool) {
 	}
 }
 
+// pump handles the messages that arrive within dur.
+func (d *driver) pump(dur time.Duration) {
+	deadline := time.After(dur)
+	for {
+		select {
+		case msg := <-d.msgs:
+			d.send(msg)
+		case <-deadline:
+			return
+		}
+	}
+}
+
 // shows waits until the screen contains s.
 func (d *driver) shows(t testing.TB, s string) {
 	t.Helper()
@@ -91,7 +105,11 @@ func TestTUI(t *testing.T) {
 	srv := servertest.Start(t, nil)
 	alice := newAccount(t, srv.URL, "alice")
 	bob := newAccount(t, srv.URL, "bob")
-	if _, stderr, err := runCommand(t, bob.env, "b1\nb2\nb3\n"); err != nil {
+	var old strings.Builder
+	for i := 1; i <= 55; i++ {
+		fmt.Fprintf(&old, "old %02d\n", i)
+	}
+	if _, stderr, err := runCommand(t, bob.env, old.String()+"b1\nb2\nb3\n"); err != nil {
 		t.Fatalf("bob: %v\n%s", err, stderr)
 	}
 
@@ -147,6 +165,16 @@ func TestTUI(t *testing.T) {
 	if d.m.current != "general" || d.m.unread["general"] != 0 {
 		t.Errorf("after Tab: current %q, unread %d", d.m.current, d.m.unread["general"])
 	}
+
+	// PgUp past the top brings older history.
+	if strings.Contains(d.m.View(), "old 01") {
+		t.Fatalf("the oldest message shows before scrolling:\n%s", d.m.View())
+	}
+	for i := 0; i < 40 && !strings.Contains(d.m.View(), "bob: old 01"); i++ {
+		d.send(tea.KeyMsg{Type: tea.KeyPgUp})
+		d.pump(100 * time.Millisecond)
+	}
+	d.shows(t, "bob: old 01")
 
 	// Command output goes to the pane; /quit ends the view.
 	d.typeLine("/help")

@@ -34,13 +34,7 @@ func (m *tuiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case historyMsg:
-		if r := m.rooms[msg.room]; r != nil && msg.err == nil {
-			r.prepend(msg.msgs, m.me)
-			m.markRead(msg.room)
-			m.refresh(true)
-		} else if msg.err != nil {
-			m.notice = fmt.Sprintf("history of #%s: %v", msg.room, msg.err)
-		}
+		m.history(msg)
 		return m, nil
 	case roomsMsg:
 		if msg.err == nil {
@@ -77,8 +71,13 @@ func (m *tuiModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.KeyPgUp, tea.KeyPgDown:
 		var cmd tea.Cmd
-		m.pane, cmd = m.pane.Update(k)
-		return m, cmd
+		if r := m.rooms[m.current]; k.Type == tea.KeyPgUp && m.pane.AtTop() && r != nil && !r.loadingOlder && !r.allLoaded && r.firstSeq() > 1 {
+			r.loadingOlder = true
+			cmd = m.loadHistory(m.current, r.firstSeq())
+		}
+		var scroll tea.Cmd
+		m.pane, scroll = m.pane.Update(k)
+		return m, tea.Batch(cmd, scroll)
 	case tea.KeyUp:
 		// Up on an empty line starts an edit of the user's last message.
 		if r := m.rooms[m.current]; r != nil && m.input.Value() == "" && r.lastOwn > 0 {
@@ -94,6 +93,32 @@ func (m *tuiModel) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.a.sock.Typing(m.current)
 	}
 	return m, cmd
+}
+
+// history shows history that arrived: the recent messages of a room just
+// joined, or older ones asked for by scrolling up.
+func (m *tuiModel) history(msg historyMsg) {
+	r := m.rooms[msg.room]
+	if r == nil {
+		return
+	}
+	r.loadingOlder = false
+	if msg.err != nil {
+		m.notice = fmt.Sprintf("history of #%s: %v", msg.room, msg.err)
+		return
+	}
+	r.allLoaded = r.allLoaded || len(msg.msgs) < historyOnJoin
+	r.prepend(msg.msgs, m.me)
+	if msg.room != m.current {
+		return
+	}
+	if msg.older {
+		m.refresh(false)
+		m.pane.GotoTop()
+		return
+	}
+	m.markRead(msg.room)
+	m.refresh(true)
 }
 
 // cycle makes the next (or previous) room of the list current.
@@ -219,9 +244,12 @@ func (m *tuiModel) event(ev client.Event) tea.Cmd {
 	case *client.StateChange:
 		m.connection(e)
 	case *client.Joined:
+		if e.Room == m.current {
+			m.notice = fmt.Sprintf("%d here: %s", len(e.Members), strings.Join(e.Members, ", "))
+		}
 		if r := m.rooms[e.Room]; r != nil && !r.historyAsked {
 			r.joined, r.historyAsked = true, true
-			return m.loadHistory(e.Room)
+			return m.loadHistory(e.Room, 0)
 		}
 	case client.StreamEvent:
 		m.stream(e)
