@@ -156,7 +156,7 @@ func (m *lineMode) drained() bool {
 		return false
 	}
 	for _, r := range m.rooms {
-		if r.shown < r.acked {
+		if r.acked > 0 && r.shown < r.acked {
 			return false
 		}
 	}

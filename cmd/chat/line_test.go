@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatsvc/chat/internal/servertest"
 )
@@ -116,5 +117,11 @@ func TestBinaryLineMode(t *testing.T) {
 	}
 	if _, _, err := chatCmd("   \n", "-room", "Not A Room"); err == nil {
 		t.Error("a malformed -room was accepted")
+	}
+	// Nothing to send: done at once, even with the server away.
+	srv.Stop()
+	start := time.Now()
+	if _, stderr, err := chatCmd(""); err != nil || time.Since(start) > 5*time.Second {
+		t.Errorf("empty stdin with the server away: %v after %s\n%s", err, time.Since(start), stderr)
 	}
 }
