@@ -57,3 +57,21 @@ func TestDecodeFrame(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"message","room":"r","seq":1,"text":"hi"}`,
+		`{"type":"member","change":"muted","until":null}`,
+		`{"type":"error","code":"muted"}`,
+		`{"type":"joined","members":["a"]}`,
+		`{"type":1}`, `null`, `[`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, _, err := client.DecodeFrame(data)
+		if err != nil && ev != nil {
+			t.Errorf("DecodeFrame(%q) returned an event and an error", data)
+		}
+	})
+}
