@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"os"
 	"strings"
-	"time"
 
+	"golang.org/x/term"
+
+	"github.com/chatsvc/chat/client"
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -17,6 +19,7 @@ type accountFlags struct {
 	username string
 	password string
 	url      string
+	urlGiven bool // -url was on the command line
 }
 
 // parseAccountFlags parses -u, -p and -url and finds the password.
@@ -24,7 +27,7 @@ func parseAccountFlags(name string, args []string, env environment) (accountFlag
 	var f accountFlags
 	fs := env.newFlagSet(name)
 	fs.StringVar(&f.username, "u", "", "user name")
-	fs.StringVar(&f.password, "p", "", "password (else CHAT_PASSWORD, else the first line of stdin)")
+	fs.StringVar(&f.password, "p", "", "password (else CHAT_PASSWORD, else asked for)")
 	fs.StringVar(&f.url, "url", "", "server URL (else CHAT_URL, else "+defaultURL+")")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -40,22 +43,44 @@ func parseAccountFlags(name string, args []string, env environment) (accountFlag
 		return f, fmt.Errorf("%s: %s", name, chat.ErrorMessage(err))
 	}
 	f.username = u
+	f.urlGiven = f.url != ""
 	f.url = env.serverURL(f.url, "")
+	if _, err := client.ParseURL(f.url); err != nil {
+		return f, fmt.Errorf("%s: %w", name, err)
+	}
 	if f.password == "" {
 		f.password = env.getenv("CHAT_PASSWORD")
 	}
 	if f.password == "" {
-		fmt.Fprint(env.stderr, "password: ")
-		line, err := bufio.NewReader(env.stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return f, fmt.Errorf("%s: read the password from stdin: %w", name, err)
+		p, err := readPassword(env)
+		if err != nil {
+			return f, fmt.Errorf("%s: %w", name, err)
 		}
-		f.password = strings.TrimRight(line, "\r\n")
+		f.password = p
 	}
 	if err := chat.ValidatePassword(f.password); err != nil {
 		return f, fmt.Errorf("%s: %s", name, chat.ErrorMessage(err))
 	}
 	return f, nil
+}
+
+// readPassword asks for the password: without echo when stdin is a
+// terminal, else as the first line of stdin.
+func readPassword(env environment) (string, error) {
+	fmt.Fprint(env.stderr, "password: ")
+	if f, ok := env.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(env.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read the password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(env.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // runRegister creates an account.
@@ -64,15 +89,19 @@ func runRegister(ctx context.Context, name string, args []string, env environmen
 	if err != nil {
 		return err
 	}
-	api, err := newAPIClient(f.url)
+	api, err := client.New(f.url, client.Options{})
 	if err != nil {
 		return err
 	}
-	u, err := api.register(ctx, f.username, f.password)
+	u, err := api.Register(ctx, f.username, f.password)
 	if err != nil {
-		return fmt.Errorf("register: %w", explain(err))
+		return fmt.Errorf("register: %w", explainAPI(err))
 	}
-	fmt.Fprintf(env.stderr, "registered %s; now run `chat login -u %s`\n", u.Username, u.Username)
+	hint := "chat login -u " + u.Username
+	if f.urlGiven {
+		hint += " -url " + f.url
+	}
+	fmt.Fprintf(env.stderr, "registered %s; now run `%s`\n", u.Username, hint)
 	return nil
 }
 
@@ -86,16 +115,18 @@ func runLogin(ctx context.Context, name string, args []string, env environment) 
 	if err != nil {
 		return err
 	}
-	api, err := newAPIClient(f.url)
+	var saveErr error
+	api, err := client.New(f.url, client.Options{OnTokens: func(t client.Tokens) {
+		saveErr = saveSession(path, sessionFromTokens(f.url, t))
+	}})
 	if err != nil {
 		return err
 	}
-	pair, err := api.login(ctx, f.username, f.password)
-	if err != nil {
-		return fmt.Errorf("login: %w", explain(err))
+	if _, err := api.Login(ctx, f.username, f.password); err != nil {
+		return fmt.Errorf("login: %w", explainAPI(err))
 	}
-	if err := saveSession(path, sessionFromPair(f.url, pair, time.Now())); err != nil {
-		return fmt.Errorf("login: %w", err)
+	if saveErr != nil {
+		return fmt.Errorf("login: %w", saveErr)
 	}
 	fmt.Fprintf(env.stderr, "logged in as %s at %s\n", f.username, f.url)
 	return nil
@@ -115,16 +146,17 @@ func runLogout(ctx context.Context, name string, args []string, env environment)
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	api, err := newAPIClient(sess.URL)
+	api, err := client.New(sess.URL, client.Options{})
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	err = api.logout(ctx, sess.RefreshToken)
+	api.SetTokens(client.Tokens{Access: sess.AccessToken, Refresh: sess.RefreshToken, Expiry: sess.Expiry})
+	err = api.Logout(ctx)
 	switch {
-	case isAPIError(err, http.StatusUnauthorized):
+	case errors.Is(err, &client.APIError{Status: 401}):
 		fmt.Fprintln(env.stderr, "the session had already ended")
 	case err != nil:
-		return fmt.Errorf("logout: %w", explain(err))
+		return fmt.Errorf("logout: %w", explainAPI(err))
 	default:
 		fmt.Fprintln(env.stderr, "logged out")
 	}
@@ -134,24 +166,7 @@ func runLogout(ctx context.Context, name string, args []string, env environment)
 	return nil
 }
 
-// explain turns the REST errors a person meets most into plain advice.
-func explain(err error) error {
-	var e *apiError
-	if !errors.As(err, &e) {
-		return err
-	}
-	switch e.Code {
-	case chat.CodeInvalidCredentials:
-		return errors.New("wrong user name or password")
-	case chat.CodeUsernameTaken:
-		return errors.New("that user name is taken")
-	case chat.CodeRegistrationClosed:
-		return errors.New("registration is closed on this server")
-	case chat.CodeTooManyAttempts:
-		if e.RetryAfter > 0 {
-			return fmt.Errorf("too many attempts: try again in %s", e.RetryAfter)
-		}
-		return errors.New("too many attempts: try again later")
-	}
-	return err
+// sessionFromTokens is the stored form of a client's tokens.
+func sessionFromTokens(serverURL string, t client.Tokens) savedSession {
+	return savedSession{URL: serverURL, AccessToken: t.Access, RefreshToken: t.Refresh, Expiry: t.Expiry}
 }

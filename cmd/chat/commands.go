@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/chatsvc/chat/client"
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -23,255 +21,282 @@ const (
 
 // commandHelp is the answer to /help.
 const commandHelp = `commands:
-  /join ROOM     join ROOM (created when new) and make it the current room
-  /leave [ROOM]  leave ROOM (default: the current room)
-  /rooms         list every room
-  /history [N]   show the last N messages of the current room (default 20)
-  /quit          leave once every line is acknowledged
-  //text         send "/text"
+  /join ROOM                 join ROOM (a public room is made when new) and make it current
+  /leave [ROOM]              leave ROOM for good (default: the current room)
+  /rooms [all]               your rooms with kinds and unread counts (all: every room you can see)
+  /history [N]               the last N messages of the current room (default 20)
+  /create ROOM [private] [TOPIC]   make a room (public unless private) and join it
+  /dm USER                   open the direct room with USER
+  /topic [TEXT]              show or set the topic (/topic - clears it)
+  /members                   who is in the current room
+  /invite USER               invite USER to the current (private) room
+  /kick USER [REASON]   /ban USER [REASON]   /unban USER
+  /mute USER DURATION [REASON] (e.g. 10m)   /unmute USER
+  /role USER owner|admin|member
+  /edit SEQ|last TEXT        change one of your messages
+  /delete SEQ|last           delete a message
+  /search WORDS              search the rooms you can read
+  /delete-room ROOM          delete a room you own
+  /quit                      leave once every line is acknowledged
+  //text                     send "/text"
 any other line is sent to the current room`
 
-// runChat is the interactive client, the default command.
-func runChat(ctx context.Context, name string, args []string, env environment) error {
-	fs := env.newFlagSet(name)
-	serverFlag := fs.String("url", "", "server URL (else CHAT_URL, else the one logged in to)")
-	roomFlag := fs.String("room", chat.DefaultRoom, "room to join first")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see chat help)", fs.Arg(0))
-	}
-	room, err := chat.NormalizeRoom(*roomFlag)
-	if err != nil {
-		return fmt.Errorf("-room: %s", chat.ErrorMessage(err))
-	}
-	path, err := sessionPath(env.getenv)
-	if err != nil {
-		return err
-	}
-	sess, err := loadSession(path)
-	if err != nil {
-		return err
-	}
-	api, err := newAPIClient(env.serverURL(*serverFlag, sess.URL))
-	if err != nil {
-		return err
-	}
-	c := newClient(api, newTokenSource(api, path, sess, time.Now()), env.stdout, env.stderr, room)
-	done := make(chan struct{})
-	defer close(done)
-	err = c.loop(ctx, readLines(env.stdin, done))
-	if errors.Is(err, errStopped) {
-		return nil
-	}
-	return err
+// view is what a command needs of the mode that runs it.
+type view struct {
+	room    string // the current room, "" for none
+	lastOwn int64  // seq of the user's newest message in room, 0 for none
 }
 
-// readsServer reports whether line is a command that shows server state,
-// which waits until the lines typed before it are acknowledged.
-func readsServer(line string) bool {
-	f := strings.Fields(line)
-	return len(f) > 0 && (f[0] == "/rooms" || f[0] == "/history")
+// reply is what a command did, for the mode to show and apply.
+type reply struct {
+	lines []string // output for the user
+	notes []string // status
+	// join is a room to join and make current, since its since (< 0:
+	// none); leave a room to leave on the socket.
+	join  string
+	since int64
+	leave string
+	// pending is the result of a send, edit or delete; what names it.
+	pending <-chan client.Result
+	what    string
+	quit    bool
+	err     error // ends the chat
 }
 
-// handleLine sends a typed line to the current room or carries out a
+// note returns a reply with one status line.
+func note(format string, args ...any) reply {
+	return reply{notes: []string{fmt.Sprintf(format, args...)}}
+}
+
+// failed reports a failed REST command; the session's end ends the chat.
+func failed(cmd string, err error) reply {
+	if isSessionEnd(err) {
+		return reply{err: err}
+	}
+	return note("%s: %v", cmd, explainAPI(err))
+}
+
+// exec carries out one typed line: a message for the current room or a
 // command.
-func (c *client) handleLine(ctx context.Context, line string) error {
+func (a *app) exec(ctx context.Context, v view, line string) reply {
 	if strings.TrimSpace(line) == "" {
-		return nil
+		return reply{}
 	}
-	if strings.HasPrefix(line, "/") && !strings.HasPrefix(line, "//") {
-		return c.command(ctx, line)
+	if !strings.HasPrefix(line, "/") || strings.HasPrefix(line, "//") {
+		return a.sendLine(v, strings.TrimPrefix(line, "/"))
 	}
-	line = strings.TrimPrefix(line, "/")
-	if c.current == "" {
-		c.status("not in a room: /join ROOM first")
-		return nil
+	name, rest, _ := strings.Cut(line, " ")
+	rest = strings.TrimSpace(rest)
+	args := strings.Fields(rest)
+	if h, ok := handlers[name]; ok {
+		return h(a, ctx, v, args, rest)
 	}
-	if err := chat.ValidateText(line, math.MaxInt); err != nil {
-		c.status("not sent: %s", chat.ErrorMessage(err))
-		return nil
-	}
-	c.pending = append(c.pending, &pendingLine{ref: newRef(), room: c.current, text: line})
-	return nil
-}
-
-// command carries out one slash command.
-func (c *client) command(ctx context.Context, line string) error {
-	fields := strings.Fields(line)
-	name, args := fields[0], fields[1:]
 	switch name {
-	case "/join":
-		if len(args) != 1 {
-			c.status("usage: /join ROOM")
-			return nil
-		}
-		room, err := chat.NormalizeRoom(strings.TrimPrefix(args[0], "#"))
-		if err != nil {
-			c.status("/join: %s", chat.ErrorMessage(err))
-			return nil
-		}
-		if r := c.rooms[room]; r != nil && !r.leaving {
-			c.status("now in #%s", room)
-		}
-		c.addRoom(room)
-	case "/leave":
-		room := c.current
-		if len(args) > 1 {
-			c.status("usage: /leave [ROOM]")
-			return nil
-		}
-		if len(args) == 1 {
-			room = strings.ToLower(strings.TrimPrefix(args[0], "#"))
-		}
-		r := c.rooms[room]
-		if room == "" || r == nil || r.leaving {
-			c.status("/leave: not in #%s", room)
-			return nil
-		}
-		r.leaving = true
-		if c.current == room {
-			c.current = c.fallbackRoom()
-		}
-		if c.current != "" {
-			c.status("left #%s; now in #%s", room, c.current)
-		} else {
-			c.status("left #%s; /join a room to chat", room)
-		}
-	case "/rooms":
-		return c.listRooms(ctx)
-	case "/history":
-		n := defaultHistory
-		if len(args) > 1 {
-			c.status("usage: /history [N]")
-			return nil
-		}
-		if len(args) == 1 {
-			v, err := strconv.Atoi(args[0])
-			if err != nil || v < 1 || v > maxHistory {
-				c.status("/history: N must be a number from 1 to %d", maxHistory)
-				return nil
-			}
-			n = v
-		}
-		return c.showHistory(ctx, n)
 	case "/quit":
-		c.quit()
+		return reply{quit: true}
 	case "/help":
-		c.status("%s", commandHelp)
-	default:
-		c.status("unknown command %s (/help lists them)", name)
+		return note("%s", commandHelp)
 	}
-	return nil
+	return note("unknown command %s (/help lists them)", name)
 }
 
-// listRooms prints every room: name, message count, and whether the
-// client is in it.
-func (c *client) listRooms(ctx context.Context) error {
-	after := ""
-	for {
-		var page roomsPage
-		err := c.tokens.withToken(ctx, func(token string) error {
-			var err error
-			page, err = c.api.rooms(ctx, token, after, maxRoomsPage)
-			return err
-		})
-		if err != nil {
-			return c.restFailed("/rooms", err)
-		}
-		for _, r := range page.Rooms {
-			mark := ""
-			if s := c.rooms[r.Name]; s != nil && !s.leaving {
-				mark = " (joined)"
-				if r.Name == c.current {
-					mark = " (joined, current)"
-				}
-			}
-			unit := "messages"
-			if r.LastSeq == 1 {
-				unit = "message"
-			}
-			fmt.Fprintf(c.out, "#%s %d %s%s\n", r.Name, r.LastSeq, unit, mark)
-		}
-		if page.Next == nil || len(page.Rooms) == 0 {
-			return nil
-		}
-		after = *page.Next
+// handler carries out one command with its fields and the raw rest of
+// the line.
+type handler func(a *app, ctx context.Context, v view, args []string, rest string) reply
+
+// handlers are the commands by name.
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"/join":        (*app).cmdJoin,
+		"/leave":       (*app).cmdLeave,
+		"/rooms":       (*app).cmdRooms,
+		"/history":     (*app).cmdHistory,
+		"/create":      (*app).cmdCreate,
+		"/dm":          (*app).cmdDM,
+		"/topic":       (*app).cmdTopic,
+		"/members":     (*app).cmdMembers,
+		"/invite":      moderate("invite", (*client.Client).Invite),
+		"/kick":        moderate("kick", (*client.Client).Kick),
+		"/ban":         moderate("ban", (*client.Client).Ban),
+		"/unban":       moderate("unban", (*client.Client).Unban),
+		"/unmute":      moderate("unmute", (*client.Client).Unmute),
+		"/mute":        (*app).cmdMute,
+		"/role":        (*app).cmdRole,
+		"/edit":        (*app).cmdEdit,
+		"/delete":      (*app).cmdDelete,
+		"/search":      (*app).cmdSearch,
+		"/delete-room": (*app).cmdDeleteRoom,
 	}
 }
 
-// showHistory prints the last n messages of the current room.
-func (c *client) showHistory(ctx context.Context, n int) error {
-	if c.current == "" {
-		c.status("/history: not in a room")
-		return nil
+// sendLine queues text for the current room.
+func (a *app) sendLine(v view, text string) reply {
+	if v.room == "" {
+		return note("not in a room: /join ROOM first")
 	}
-	msgs, err := c.history(ctx, c.current, 0, 0, n)
+	if err := chat.ValidateText(text, 1<<30); err != nil {
+		return note("not sent: %s", chat.ErrorMessage(err))
+	}
+	return reply{pending: a.sock.SendAsync(v.room, text), what: fmt.Sprintf("#%s: %s", v.room, text)}
+}
+
+// roomArg returns the normalized room of args[0].
+func roomArg(cmd string, args []string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("usage: %s ROOM", cmd)
+	}
+	r, err := chat.NormalizeRoom(strings.TrimPrefix(args[0], "#"))
 	if err != nil {
-		return c.restFailed("/history", err)
+		return "", fmt.Errorf("%s: %s", cmd, chat.ErrorMessage(err))
+	}
+	return r, nil
+}
+
+func (a *app) cmdJoin(ctx context.Context, v view, args []string, _ string) reply {
+	room, err := roomArg("/join", args)
+	if err != nil {
+		return note("%v", err)
+	}
+	return reply{join: room, since: -1}
+}
+
+func (a *app) cmdLeave(ctx context.Context, v view, args []string, _ string) reply {
+	room := v.room
+	if len(args) > 0 {
+		r, err := roomArg("/leave", args)
+		if err != nil {
+			return note("%v", err)
+		}
+		room = r
+	}
+	if room == "" {
+		return note("/leave: not in a room")
+	}
+	err := a.api.LeaveRoom(ctx, room)
+	// A server without rooms v2 has no REST leave (404 not_found): leaving
+	// the socket is all there is.
+	if err != nil && !errors.Is(err, client.CodeNotFound) {
+		return failed("/leave", err)
+	}
+	return reply{leave: room}
+}
+
+func (a *app) cmdHistory(ctx context.Context, v view, args []string, _ string) reply {
+	n := defaultHistory
+	if len(args) > 1 {
+		return note("usage: /history [N]")
+	}
+	if len(args) == 1 {
+		x, err := strconv.Atoi(args[0])
+		if err != nil || x < 1 || x > maxHistory {
+			return note("/history: N must be a number from 1 to %d", maxHistory)
+		}
+		n = x
+	}
+	if v.room == "" {
+		return note("/history: not in a room")
+	}
+	msgs, err := a.api.History(ctx, v.room, 0, 0, n)
+	if err != nil {
+		return failed("/history", err)
 	}
 	if len(msgs) == 0 {
-		c.status("#%s has no messages yet", c.current)
+		return note("#%s has no messages yet", v.room)
 	}
+	var r reply
 	for _, m := range msgs {
-		c.printMessage(m)
+		r.lines = append(r.lines, messageLine(&m))
 	}
-	return nil
+	return r
 }
 
-// restFailed reports a failed REST command on stderr and returns err only
-// when it ends the client (the session's end).
-func (c *client) restFailed(cmd string, err error) error {
-	if errors.Is(err, errSessionEnded) {
-		return err
+func (a *app) cmdCreate(ctx context.Context, v view, args []string, _ string) reply {
+	if len(args) < 1 {
+		return note("usage: /create ROOM [private] [TOPIC]")
 	}
-	c.status("%s: %v", cmd, err)
-	return nil
+	room, err := roomArg("/create", args[:1])
+	if err != nil {
+		return note("%v", err)
+	}
+	kind, topic := client.KindPublic, args[1:]
+	if len(topic) > 0 && (topic[0] == client.KindPrivate || topic[0] == client.KindPublic) {
+		kind, topic = topic[0], topic[1:]
+	}
+	if _, err := a.api.CreateRoom(ctx, room, kind, strings.Join(topic, " ")); err != nil {
+		return failed("/create", err)
+	}
+	r := reply{join: room, since: 0}
+	r.notes = []string{fmt.Sprintf("created the %s room #%s", kind, room)}
+	return r
 }
 
-// history returns, oldest first, at most n of the newest messages of room
-// with after < seq < before (before 0: no upper bound), paged over REST.
-func (c *client) history(ctx context.Context, room string, before, after int64, n int) ([]chat.MessageJSON, error) {
-	var pages [][]chat.MessageJSON
-	total := 0
-	for total < n && (before == 0 || before-1 > after) {
-		limit := min(n-total, maxMessagesPage)
-		if before > 0 {
-			limit = int(min(int64(limit), before-1-after))
-		}
-		var page messagesPage
-		err := c.tokens.withToken(ctx, func(token string) error {
-			var err error
-			page, err = c.api.messages(ctx, token, room, before, limit)
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("history of #%s: %w", room, err)
-		}
-		var keep []chat.MessageJSON
-		for _, m := range page.Messages {
-			if m.Seq > after && (before == 0 || m.Seq < before) {
-				keep = append(keep, m)
-			}
-		}
-		if len(keep) == 0 {
-			break
-		}
-		pages = append(pages, keep)
-		total += len(keep)
-		before = keep[0].Seq
-		if !page.HasMore {
-			break
-		}
+func (a *app) cmdDM(ctx context.Context, v view, args []string, _ string) reply {
+	if len(args) != 1 {
+		return note("usage: /dm USER")
 	}
-	slices.Reverse(pages)
-	out := make([]chat.MessageJSON, 0, total)
-	for _, p := range pages {
-		out = append(out, p...)
+	user := strings.ToLower(strings.TrimPrefix(args[0], "@"))
+	room, err := a.api.DM(ctx, user)
+	if err != nil {
+		return failed("/dm", err)
 	}
-	if len(out) > n {
-		out = out[len(out)-n:]
+	a.setDMName(room.Name, user)
+	return reply{join: room.Name, since: max(room.LastSeq-defaultHistory, 0)}
+}
+
+// seqArg reads SEQ or "last" (the user's newest message in the room).
+func seqArg(v view, s string) (int64, error) {
+	if s == "last" {
+		if v.lastOwn == 0 {
+			return 0, errors.New("no message of yours in this room yet")
+		}
+		return v.lastOwn, nil
 	}
-	return out, nil
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a seq (a number, or last)", s)
+	}
+	return n, nil
+}
+
+func (a *app) cmdEdit(ctx context.Context, v view, args []string, rest string) reply {
+	if len(args) < 2 || v.room == "" {
+		return note("usage: /edit SEQ|last TEXT (in a room)")
+	}
+	seq, err := seqArg(v, args[0])
+	if err != nil {
+		return note("/edit: %v", err)
+	}
+	text := strings.TrimSpace(strings.TrimPrefix(rest, args[0]))
+	return reply{pending: a.sock.EditAsync(v.room, seq, text), what: fmt.Sprintf("edit of #%s %d", v.room, seq)}
+}
+
+func (a *app) cmdDelete(ctx context.Context, v view, args []string, _ string) reply {
+	if len(args) != 1 || v.room == "" {
+		return note("usage: /delete SEQ|last (in a room)")
+	}
+	seq, err := seqArg(v, args[0])
+	if err != nil {
+		return note("/delete: %v", err)
+	}
+	return reply{pending: a.sock.DeleteAsync(v.room, seq), what: fmt.Sprintf("deletion of #%s %d", v.room, seq)}
+}
+
+func (a *app) cmdSearch(ctx context.Context, v view, args []string, rest string) reply {
+	if rest == "" {
+		return note("usage: /search WORDS")
+	}
+	page, err := a.api.Search(ctx, client.SearchQuery{Q: rest})
+	if err != nil {
+		return failed("/search", err)
+	}
+	if len(page.Results) == 0 {
+		return note("nothing found for %q", rest)
+	}
+	var r reply
+	for _, m := range page.Results {
+		r.lines = append(r.lines, fmt.Sprintf("%s %s", m.TS, messageLine(&m)))
+	}
+	return r
 }

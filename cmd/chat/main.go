@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 func main() {
@@ -36,13 +38,15 @@ const usage = `usage:
   chat register -u NAME [-p PASSWORD] [-url URL]   create an account
   chat login -u NAME [-p PASSWORD] [-url URL]      log in and keep the tokens
   chat logout                                      end the session
-  chat [-room NAME] [-url URL]                     chat (the default command)
+  chat [-room NAME] [-url URL] [-plain]            chat (the default command)
 
-The password comes from -p, else CHAT_PASSWORD, else the first line of stdin.
+The password comes from -p, else CHAT_PASSWORD, else a prompt without echo
+on a terminal, else the first line of stdin.
 The server is -url, else CHAT_URL, else the one logged in to, else ` + defaultURL + `.
 Tokens are kept in $CHAT_CONFIG_DIR or the user config directory (chat/session.json).
-While chatting, every line is sent to the current room; commands:
-  /join ROOM  /leave [ROOM]  /rooms  /history [N]  /help  /quit
+On a terminal chat opens a full-screen view; with -plain, or when stdin or
+stdout is not a terminal, every line is sent to the current room and what
+arrives is printed line by line. /help lists the commands.
 `
 
 // run parses the command line and carries out one command. args[0] is the
@@ -82,6 +86,13 @@ type environment struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+}
+
+// terminal reports whether stdin and stdout are both terminals.
+func (e environment) terminal() bool {
+	in, ok1 := e.stdin.(*os.File)
+	out, ok2 := e.stdout.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(out.Fd()))
 }
 
 // newFlagSet returns a flag set that reports errors to stderr and prints

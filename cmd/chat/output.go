@@ -2,23 +2,16 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
+	"errors"
 	"io"
 	"strings"
 
-	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/client"
 )
 
-// printMessage writes one message as "[room] user: text". Lines after the
-// first are indented and control characters replaced, so no text can pass
-// for another message or drive the terminal.
-func (c *client) printMessage(m chat.MessageJSON) {
-	fmt.Fprintf(c.out, "[%s] %s: %s\n", m.Room, m.From, printable(m.Text))
-}
-
-// printable makes text safe to print on one terminal line per line.
+// printable makes text safe to print on one terminal line per line: lines
+// after the first are indented and control characters replaced, so no text
+// can pass for another message or drive the terminal.
 func printable(text string) string {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	return strings.Map(func(r rune) rune {
@@ -32,16 +25,11 @@ func printable(text string) string {
 	}, strings.ReplaceAll(text, "\n", "\n    "))
 }
 
-// status writes one status line to stderr.
-func (c *client) status(format string, args ...any) {
-	fmt.Fprintf(c.errw, format+"\n", args...)
-}
-
-// newRef returns a random ref: 32 hex digits.
-func newRef() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// asAPIError returns err's *client.APIError.
+func asAPIError(err error) (*client.APIError, bool) {
+	var e *client.APIError
+	ok := errors.As(err, &e)
+	return e, ok
 }
 
 // readLines hands the lines of r to the returned channel, without their

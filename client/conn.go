@@ -1,8 +1,7 @@
-package main
+package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,11 +9,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/chatsvc/chat/internal/chat"
 )
 
-// WebSocket timings and sizes of the client.
+// WebSocket timings and sizes.
 const (
 	// handshakeTimeout bounds the opening handshake.
 	handshakeTimeout = 10 * time.Second
@@ -31,61 +28,55 @@ const (
 	closeGrace = time.Second
 	// maxFrameBytes bounds one frame read from the server.
 	maxFrameBytes = 4 << 20
-	// eventQueue is how many frames the reader keeps ahead of the client.
-	eventQueue = 256
-	// subprotocol is the protocol the client offers.
+	// frameQueue is how many frames the reader keeps ahead of the loop.
+	frameQueue = 256
+	// subprotocol is the protocol offered.
 	subprotocol = "chat.v1"
-	// closeAbnormal is the code of a connection that ended without a close
-	// frame (a network error, a dead server).
-	closeAbnormal = websocket.CloseAbnormalClosure
 )
 
-// connEvent is what the reader hands to the client: a decoded frame
-// (a pointer to one of the chat frame types), or, last of all, the error
-// that ended the socket.
+// connEvent is what the reader hands to the loop: a decoded frame and its
+// ref, or, last of all, the error that ended the socket.
 type connEvent struct {
-	frame any
-	err   error
+	ev  Event
+	ref string
+	err error
 }
 
 // wsConn is one open socket. Frames arrive on events; write and close are
-// called from the client's goroutine only.
+// called from the loop's goroutine only.
 type wsConn struct {
-	ws     *websocket.Conn
-	events chan connEvent
-	// done is closed when the client is finished with the socket, so the
-	// reader stops handing it frames.
-	done     chan struct{}
+	ws       *websocket.Conn
+	events   chan connEvent
+	done     chan struct{} // closed when the loop is finished with it
 	ended    chan struct{} // closed when the reader returns
 	doneOnce sync.Once
 }
 
-// dialWS opens the socket with the access token in the Authorization
-// header. On a refused handshake it returns the HTTP response, its body
-// decoded into an *apiError.
-func dialWS(ctx context.Context, wsURL, token string) (*wsConn, error) {
+// dial opens a socket with the access token in the Authorization header.
+// A refused handshake is an *APIError.
+func dial(ctx context.Context, wsURL, token string) (*wsConn, error) {
 	d := websocket.Dialer{
 		HandshakeTimeout:  handshakeTimeout,
 		Subprotocols:      []string{subprotocol},
 		EnableCompression: true,
 	}
-	h := http.Header{"Authorization": {"Bearer " + token}}
-	ws, resp, err := d.DialContext(ctx, wsURL, h)
+	ws, resp, err := d.DialContext(ctx, wsURL, http.Header{"Authorization": {"Bearer " + token}})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			e := &apiError{Status: resp.StatusCode}
-			var eb chat.ErrorBody
-			if resp.Body != nil && json.NewDecoder(resp.Body).Decode(&eb) == nil {
-				e.Code, e.Message = eb.Error.Code, eb.Error.Message
+			var data []byte
+			if resp.Body != nil {
+				buf := make([]byte, 4096)
+				n, _ := resp.Body.Read(buf)
+				data = buf[:n]
 			}
-			return nil, fmt.Errorf("connect: %w", e)
+			return nil, fmt.Errorf("connect: %w", apiError(resp, data))
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	ws.SetReadLimit(maxFrameBytes)
 	c := &wsConn{
 		ws:     ws,
-		events: make(chan connEvent, eventQueue),
+		events: make(chan connEvent, frameQueue),
 		done:   make(chan struct{}),
 		ended:  make(chan struct{}),
 	}
@@ -113,20 +104,20 @@ func (c *wsConn) read() {
 			c.hand(connEvent{err: err})
 			return
 		}
-		f, err := decodeServerFrame(data)
-		if err != nil {
+		ev, ref, err := DecodeFrame(data)
+		if err != nil || ev == nil {
 			continue // a frame of a newer protocol, or garbage: skip it
 		}
-		if w, ok := f.(*chat.WelcomeFrame); ok && w.HeartbeatMS > 0 {
+		if w, ok := ev.(*Welcome); ok && w.HeartbeatMS > 0 {
 			timeout = 2*time.Duration(w.HeartbeatMS)*time.Millisecond + heartbeatSlack
 		}
-		if f != nil && !c.hand(connEvent{frame: f}) {
+		if !c.hand(connEvent{ev: ev, ref: ref}) {
 			return
 		}
 	}
 }
 
-// hand passes ev to the client unless it is done with the socket.
+// hand passes ev to the loop unless it is done with the socket.
 func (c *wsConn) hand(ev connEvent) bool {
 	select {
 	case c.events <- ev:
@@ -134,52 +125,6 @@ func (c *wsConn) hand(ev connEvent) bool {
 	case <-c.done:
 		return false
 	}
-}
-
-// decodeServerFrame decodes one server frame into a pointer to its chat
-// frame type; nil for a type this client ignores.
-func decodeServerFrame(data []byte) (any, error) {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, err
-	}
-	var f any
-	switch head.Type {
-	case chat.TypeWelcome:
-		f = &chat.WelcomeFrame{}
-	case chat.TypeJoined:
-		f = &chat.JoinedFrame{}
-	case chat.TypeLeft:
-		f = &chat.LeftFrame{}
-	case chat.TypeAck:
-		f = &chat.AckFrame{}
-	case chat.TypeMessage:
-		f = &chat.MessageFrame{}
-	case chat.TypePresence:
-		f = &chat.PresenceFrame{}
-	case chat.TypeAuthed:
-		f = &chat.AuthedFrame{}
-	case chat.TypeError:
-		f = &chat.ErrorFrame{}
-	default:
-		return nil, nil
-	}
-	if err := json.Unmarshal(data, f); err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// outFrame is a client-to-server frame.
-type outFrame struct {
-	Type  string `json:"type"`
-	Room  string `json:"room,omitempty"`
-	Since *int64 `json:"since,omitempty"`
-	Text  string `json:"text,omitempty"`
-	Ref   string `json:"ref,omitempty"`
-	Token string `json:"token,omitempty"`
 }
 
 // write sends one frame.
@@ -211,19 +156,18 @@ func (c *wsConn) abort() {
 	_ = c.ws.Close()
 }
 
-// release tells the reader the client is done with the socket.
+// release tells the reader the loop is done with the socket.
 func (c *wsConn) release() { c.doneOnce.Do(func() { close(c.done) }) }
 
+// cut breaks the connection; the reader then reports the end.
+func (c *wsConn) cut() { _ = c.ws.Close() }
+
 // closeCode returns the close code that ended a socket: the one the server
-// sent, or closeAbnormal for a connection that broke.
+// sent, or 1006 for a connection that broke.
 func closeCode(err error) (int, string) {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		return ce.Code, ce.Text
 	}
-	return closeAbnormal, ""
+	return websocket.CloseAbnormalClosure, ""
 }
-
-// cut breaks the connection without releasing the reader, which then
-// reports the end like any other.
-func (c *wsConn) cut() { _ = c.ws.Close() }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/chatsvc/chat/client"
+)
+
+// messageLine describes a message as "[room] user: text".
+func messageLine(m *client.Message) string {
+	text := printable(m.Text)
+	switch {
+	case m.Deleted:
+		text = "(deleted)"
+	case m.EditedAt != nil:
+		text += " (edited)"
+	}
+	return fmt.Sprintf("[%s] %s: %s", m.Room, m.From, text)
+}
+
+// eventLine describes a stream event other than a message, "" for none.
+func eventLine(ev client.Event) string {
+	switch e := ev.(type) {
+	case *client.Edit:
+		return fmt.Sprintf("[%s] %s edited #%d: %s", e.Room, e.From, e.Target, printable(e.Text))
+	case *client.Delete:
+		return fmt.Sprintf("[%s] * message #%d deleted by %s", e.Room, e.Target, e.By)
+	case *client.MemberEvent:
+		return fmt.Sprintf("[%s] * %s", e.Room, memberChange(e))
+	case *client.RoomEvent:
+		if e.Topic == "" {
+			return fmt.Sprintf("[%s] * %s cleared the topic", e.Room, e.By)
+		}
+		return fmt.Sprintf("[%s] * %s set the topic: %s", e.Room, e.By, printable(e.Topic))
+	}
+	return ""
+}
+
+// memberChange describes a membership change in words.
+func memberChange(e *client.MemberEvent) string {
+	by := ""
+	if e.By != nil && *e.By != e.User {
+		by = " by " + *e.By
+	}
+	var s string
+	switch e.Change {
+	case client.ChangeInvited:
+		s = e.User + " was invited" + by
+	case client.ChangeJoined:
+		s = e.User + " joined"
+	case client.ChangeLeft:
+		s = e.User + " left"
+	case client.ChangeKicked, client.ChangeBanned, client.ChangeUnbanned, client.ChangeUnmuted:
+		s = e.User + " was " + e.Change + by
+	case client.ChangeMuted:
+		s = e.User + " was muted" + by
+		if e.Until != nil {
+			s += " until " + *e.Until
+		}
+	case client.ChangeRole:
+		role := "?"
+		if e.Role != nil {
+			role = *e.Role
+		}
+		s = e.User + " is now " + role + by
+	default:
+		s = e.User + ": " + e.Change + by
+	}
+	if e.Reason != nil && *e.Reason != "" {
+		s += " (" + printable(*e.Reason) + ")"
+	}
+	return s
+}
+
+// leftLine describes being taken out of a room.
+func leftLine(e *client.Left) string {
+	switch e.Reason {
+	case "kicked", "banned":
+		return fmt.Sprintf("you were %s from #%s", e.Reason, e.Room)
+	case "room_deleted":
+		return fmt.Sprintf("#%s was deleted", e.Room)
+	case "left":
+		return fmt.Sprintf("you left #%s", e.Room)
+	}
+	return ""
+}
+
+// stateLine describes a change of the connection.
+func stateLine(e *client.StateChange, serverURL string, everConnected bool) string {
+	switch e.State {
+	case client.Connected:
+		if everConnected {
+			return "reconnected"
+		}
+		return fmt.Sprintf("connected to %s as %s", serverURL, e.User)
+	case client.Disconnected:
+		if e.Err != nil {
+			return fmt.Sprintf("%v; retrying in %s", e.Err, e.Retry.Round(1e6))
+		}
+		return fmt.Sprintf("disconnected: %s (%d); reconnecting in %s", e.Reason, e.Code, e.Retry.Round(1e6))
+	}
+	return ""
+}
+
+// explainAPI turns the REST errors a person meets most into plain advice.
+func explainAPI(err error) error {
+	ae, ok := asAPIError(err)
+	if !ok {
+		return err
+	}
+	switch ae.Code {
+	case client.CodeInvalidCredentials:
+		return fmt.Errorf("wrong user name or password")
+	case client.CodeUsernameTaken:
+		return fmt.Errorf("that user name is taken")
+	case client.CodeRegistrationClosed:
+		return fmt.Errorf("registration is closed on this server")
+	case client.CodeTooManyAttempts:
+		if ae.RetryAfter > 0 {
+			return fmt.Errorf("too many attempts: try again in %s", ae.RetryAfter)
+		}
+		return fmt.Errorf("too many attempts: try again later")
+	case client.CodeNotFound:
+		return fmt.Errorf("this server does not offer that (it may predate rooms v2)")
+	}
+	if ae.Message != "" {
+		return fmt.Errorf("%s (%s)", strings.TrimSuffix(ae.Message, "."), ae.Code)
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/chatsvc/chat/client"
+)
+
+// roomEntry is one row of the room list.
+type roomEntry struct {
+	name    string // the room's name
+	label   string // what to show: #name, or @user for a direct room
+	kind    string
+	unread  int
+	lastSeq int64
+	state   string // member or invited; "" when unknown (a v1 server)
+}
+
+// myRooms returns the user's rooms, the most recently active first, with
+// unread counts. A server without rooms v2 (no /me/rooms) gets every room
+// it lists instead, without counts.
+func (a *app) myRooms(ctx context.Context) ([]roomEntry, error) {
+	mine, err := a.api.MyRooms(ctx)
+	if errors.Is(err, client.CodeNotFound) {
+		return a.allRooms(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []roomEntry
+	for _, m := range mine {
+		out = append(out, roomEntry{
+			name: m.Room.Name, label: a.label(ctx, m.Room), kind: m.Room.Kind,
+			unread: m.Unread, lastSeq: m.Room.LastSeq, state: m.State,
+		})
+	}
+	return out, nil
+}
+
+// allRooms returns every room the user can see, by name.
+func (a *app) allRooms(ctx context.Context) ([]roomEntry, error) {
+	var out []roomEntry
+	after := ""
+	for {
+		page, err := a.api.Rooms(ctx, after, client.MaxRoomsPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Rooms {
+			out = append(out, roomEntry{name: r.Name, label: a.label(ctx, r), kind: r.Kind, lastSeq: r.LastSeq})
+		}
+		if page.Next == nil || len(page.Rooms) == 0 {
+			return out, nil
+		}
+		after = *page.Next
+	}
+}
+
+// label names a room for a person: @user for a direct room (its other
+// member, asked once), #name otherwise.
+func (a *app) label(ctx context.Context, r client.Room) string {
+	if r.Kind != client.KindDirect {
+		return "#" + r.Name
+	}
+	if u, ok := a.dmName(r.Name); ok {
+		return "@" + u
+	}
+	me := a.sock.User()
+	if page, err := a.api.Members(ctx, r.Name, "", 2); err == nil {
+		for _, m := range page.Members {
+			if m.User.Username != me {
+				a.setDMName(r.Name, m.User.Username)
+				return "@" + m.User.Username
+			}
+		}
+	}
+	return "#" + r.Name
+}
+
+// cmdRooms lists the user's rooms (or, with "all", every visible room).
+func (a *app) cmdRooms(ctx context.Context, v view, args []string, _ string) reply {
+	list := a.myRooms
+	if len(args) == 1 && args[0] == "all" {
+		list = a.allRooms
+	} else if len(args) > 0 {
+		return note("usage: /rooms [all]")
+	}
+	rooms, err := list(ctx)
+	if err != nil {
+		return failed("/rooms", err)
+	}
+	var r reply
+	for _, e := range rooms {
+		r.lines = append(r.lines, roomLine(e, v.room))
+	}
+	if len(rooms) == 0 {
+		r.notes = []string{"no rooms yet: /join ROOM or /create ROOM"}
+	}
+	return r
+}
+
+// roomLine describes one room of the list.
+func roomLine(e roomEntry, current string) string {
+	s := e.label
+	if e.kind != "" {
+		s += " " + e.kind
+	}
+	if e.state == "" {
+		unit := "messages"
+		if e.lastSeq == 1 {
+			unit = "message"
+		}
+		s += fmt.Sprintf(" %d %s", e.lastSeq, unit)
+	} else {
+		s += fmt.Sprintf(" %d unread", e.unread)
+		if e.state == client.StateInvited {
+			s += " (invited: /join " + e.name + ")"
+		}
+	}
+	if e.name == current {
+		s += " (current)"
+	}
+	return s
+}
