@@ -138,10 +138,11 @@ async function serviceDown(erin, dora) {
   const deadline = Date.now() + 45_000;
   let until = 0;
   // The wait after 1001 is a random spread, not a back-off: wait for the
-  // back-off after failed attempts (no close frame: 1006) to pass 4.5 s.
+  // back-off after failed attempts (a failed handshake, 1006, or a failed
+  // token refresh, no code) to pass 4.5 s.
   const state = tid(erin.page, "conn-state");
   while (Date.now() < deadline) {
-    until = (await state.getAttribute("data-code")) === "1006" ? Number(await state.getAttribute("data-until")) || 0 : 0;
+    until = (await state.getAttribute("data-code")) !== "1001" ? Number(await state.getAttribute("data-until")) || 0 : 0;
     if (until - Date.now() >= 4500) break;
     await erin.page.waitForTimeout(100);
   }
