@@ -34,7 +34,7 @@ const (
 	// eventQueue is how many frames the reader keeps ahead of the client.
 	eventQueue = 256
 	// subprotocol is the protocol the client offers.
-	subprotocol = "chat.v1"
+	subprotocol = chat.Subprotocol
 	// closeAbnormal is the code of a connection that ended without a close
 	// frame (a network error, a dead server).
 	closeAbnormal = websocket.CloseAbnormalClosure

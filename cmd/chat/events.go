@@ -197,7 +197,7 @@ func (c *client) disconnected(ctx context.Context, err error) error {
 	}
 	now := time.Now()
 	switch code {
-	case 4003:
+	case chat.CloseSessionRevoked.Code:
 		return errors.New("session revoked (logged out elsewhere?): run `chat login` again")
 	case websocket.ClosePolicyViolation:
 		return fmt.Errorf("the server closed the connection: %s (%d)", reason, code)
@@ -209,7 +209,7 @@ func (c *client) disconnected(ctx context.Context, err error) error {
 			return fmt.Errorf("the server ended the connection with %d line(s) not acknowledged", len(c.pending))
 		}
 		return errStopped
-	case 4001:
+	case chat.CloseTokenExpired.Code:
 		if err := c.refresh(ctx); err != nil {
 			return err
 		}
@@ -233,16 +233,9 @@ func closeReason(code int) string {
 	switch code {
 	case websocket.CloseAbnormalClosure:
 		return "connection lost"
-	case websocket.CloseGoingAway:
-		return "going_away"
-	case websocket.CloseInternalServerErr:
-		return "internal"
-	case websocket.CloseTryAgainLater:
-		return "try_again_later"
-	case 4001:
-		return "token_expired"
-	case 4008:
-		return "too_slow"
+	case chat.CloseGoingAway.Code, chat.CloseInternal.Code, chat.CloseTryAgainLater.Code,
+		chat.CloseTokenExpired.Code, chat.CloseTooSlow.Code:
+		return chat.CloseReason(code)
 	}
 	return "closed"
 }

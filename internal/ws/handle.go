@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -190,12 +191,13 @@ func (c *conn) auth(f chat.ClientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	claims, err := c.hub.opt.Auth.Authenticate(ctx, f.Token)
+	if err != nil && !auth.IsRefused(err) {
+		c.logger().Warn("auth frame: token check failed", "err", err)
+		c.sendError(chat.CodeInternal, "the token could not be checked; try again", f.Ref, "")
+		return
+	}
 	if err != nil {
-		code := chat.ErrorCode(err)
-		if code != chat.CodeTokenExpired {
-			code = chat.CodeInvalidToken
-		}
-		c.sendError(code, "the token was not accepted", f.Ref, "")
+		c.sendError(chat.ErrorCode(err), "the token was not accepted", f.Ref, "")
 		return
 	}
 	if claims.SessionID != c.sessionID || claims.UserID != c.userID {

@@ -342,7 +342,7 @@ func (h *Hub) sweep() {
 			case nowNano-last > dead:
 				c.heartbeatTimeout()
 			case nowNano > c.expires.Load():
-				c.closeWith(closeTokenExpired)
+				c.closeWith(chat.CloseTokenExpired)
 			case nowNano-c.lastPing.Load() >= ping:
 				c.lastPing.Store(nowNano)
 				c.enqueueControl(websocket.PingMessage, nil)
@@ -361,7 +361,7 @@ func (h *Hub) RevokeSession(ctx context.Context, sessionID string) {
 func (h *Hub) revokeLocal(sessionID string) {
 	h.forEachConn(func(c *conn) {
 		if c.sessionID == sessionID {
-			c.closeWith(closeSessionRevoked)
+			c.closeWith(chat.CloseSessionRevoked)
 		}
 	})
 }
@@ -454,7 +454,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.startMu.Lock()
 	h.closing.Store(true)
 	h.startMu.Unlock()
-	h.forEachConn(func(c *conn) { c.closeWith(closeGoingAway) })
+	h.forEachConn(func(c *conn) { c.closeWith(chat.CloseGoingAway) })
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	var err error

@@ -237,7 +237,7 @@ func (r *room) fanoutLocked(m chat.Message) {
 	for c, mb := range r.members {
 		if mb.replaying {
 			if len(mb.pending) >= limit {
-				c.closeWith(closeTooSlow)
+				c.closeWith(chat.CloseTooSlow)
 				continue
 			}
 			mb.pending = append(mb.pending, f)
