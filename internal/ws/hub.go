@@ -201,6 +201,33 @@ type Hub struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	sweeper  sync.WaitGroup
+
+	bgMu   sync.Mutex
+	bgDone bool           // Shutdown waits for bg; no work starts after
+	bg     sync.WaitGroup // gap fills, resyncs and catch-ups in flight
+}
+
+// background runs f on its own goroutine, owned by the hub: Shutdown waits
+// for it. After Shutdown has begun waiting, f is not run.
+func (h *Hub) background(f func()) {
+	h.bgMu.Lock()
+	if h.bgDone {
+		h.bgMu.Unlock()
+		return
+	}
+	h.bg.Add(1)
+	h.bgMu.Unlock()
+	go func() {
+		defer h.bg.Done()
+		f()
+	}()
+}
+
+// maxRemoteUsers bounds the users a room records present on other nodes:
+// enough to list maxMembersListed and to know the room is past
+// PresenceMaxMembers.
+func (h *Hub) maxRemoteUsers() int {
+	return 2 * max(h.opt.PresenceMaxMembers, maxMembersListed)
 }
 
 type connSet struct {
@@ -409,12 +436,12 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		}
 	case chat.EventResync:
 		if ev.Room == "" {
-			go h.Resync()
+			h.background(h.Resync)
 		} else if r := h.lookupRoom(ev.Room); r != nil {
-			go func() {
+			h.background(func() {
 				r.catchUp(0)
 				r.refreshPresence()
-			}()
+			})
 		}
 	}
 }
@@ -467,5 +494,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.stopOnce.Do(func() { close(h.stop) })
 	h.sweeper.Wait()
+	h.bgMu.Lock()
+	h.bgDone = true
+	h.bgMu.Unlock()
+	h.bg.Wait()
 	return err
 }
