@@ -83,14 +83,13 @@ func (c *conn) enqueue(f outFrame) {
 	limit := c.hub.opt.SendQueue
 	if f.kind == kindVolatile && len(c.queue) >= limit/2 {
 		c.mu.Unlock()
-		c.hub.m.WSFramesDroppedVolatile.Inc()
+		c.dropVolatile()
 		return
 	}
 	if len(c.queue) >= limit && f.kind != kindControl {
 		c.queue = c.queue[:0]
 		c.mu.Unlock()
-		c.hub.m.WSSlowConsumerDisconnects.Inc()
-		c.closeWith(chat.CloseTooSlow)
+		c.tooSlow()
 		return
 	}
 	c.queue = append(c.queue, f)
@@ -146,23 +145,40 @@ func (c *conn) enqueueControl(typ int, data []byte) {
 	c.enqueue(outFrame{kind: kindControl, control: typ, data: data})
 }
 
+// dropVolatile counts a presence or typing frame not queued for this
+// socket: the one place such a drop is counted.
+func (c *conn) dropVolatile() { c.hub.m.WSFramesDroppedVolatile.Inc() }
+
+// tooSlow closes the socket with 4008 because it cannot keep up, and counts
+// it: the one place a slow consumer is counted, whether its queue or its
+// held-back live frames overflowed.
+func (c *conn) tooSlow() {
+	if c.closeWith(chat.CloseTooSlow) {
+		c.hub.m.WSSlowConsumerDisconnects.Inc()
+	}
+}
+
 // closeWith queues the close frame cc after what is already queued (for a
 // slow consumer the queue was emptied first). When the reader is carrying
 // out a frame, the close waits until it is done, so an accepted send is
 // acknowledged before the socket closes.
-func (c *conn) closeWith(cc chat.CloseCode) {
+//
+// It reports whether this call closed the socket (or scheduled its close).
+func (c *conn) closeWith(cc chat.CloseCode) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
-		return
+		return false
 	}
 	if c.busy && cc == chat.CloseGoingAway {
-		if c.pendClose.Code == 0 {
-			c.pendClose = cc
+		if c.pendClose.Code != 0 {
+			return false
 		}
-		return
+		c.pendClose = cc
+		return true
 	}
 	c.closeLocked(cc)
+	return true
 }
 
 func (c *conn) closeLocked(cc chat.CloseCode) {

@@ -4,6 +4,42 @@
 // The hub never talks to a database or a message bus directly: it consumes
 // the small Store, Broker and Authenticator interfaces declared here, and
 // cmd/api passes the concrete values.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order,
+// and takes none of the earlier ones while it holds a later one:
+//
+//  1. Hub.startMu (orders socket starts against Shutdown), then a
+//     connSet.mu (registering the socket);
+//  2. room.mu, then conn.mu of its members (queueing a frame, closing with
+//     4008); Broker.Publish is called with room.mu held (presence), so a
+//     Broker must not call back into this hub on the publishing goroutine;
+//  3. conn.mu is a leaf, as are roomSet.mu, connSet.mu, usersMu and bgMu:
+//     nothing is locked while one of them is held. Broker capabilities
+//     (Subscribe, RoomPresence) and the store are called with no lock held.
+//
+// The in-process broker hands an event to the other hubs attached to it on
+// the publishing goroutine: with two hubs in one process, a presence change
+// published under one hub's room lock takes the other hub's room lock.
+// Tests that attach several hubs to one in-process broker rely on the two
+// never publishing for one room at the same moment.
+//
+// # Goroutines and their owners
+//
+// Every goroutine the hub starts ends before Shutdown returns: the sweeper
+// (stopped by Shutdown), one reader per socket (counted in Hub.wg, ended by
+// the close Shutdown sends or by cutting the socket at the deadline), the
+// on-demand writer of a socket (it stops when its queue is empty and the
+// reader's cleanup waits for it while the close is written), and background
+// work (gap fills from the store, resyncs, room catch-ups) started through
+// Hub.background and counted in Hub.bg.
+//
+// # Counting
+//
+// A dropped presence or typing frame is counted by conn.dropVolatile, a slow
+// consumer by conn.tooSlow, and every end of a socket, with its close code,
+// by conn.cleanup.
 package ws
 
 import (

@@ -275,7 +275,7 @@ func (r *room) fanoutLocked(m chat.Message) {
 	for c, mb := range r.members {
 		if mb.replaying {
 			if len(mb.pending) >= limit {
-				c.closeWith(chat.CloseTooSlow)
+				c.tooSlow()
 				continue
 			}
 			mb.pending = append(mb.pending, f)
@@ -322,6 +322,8 @@ func (r *room) broadcastLocked(v any, skip string) {
 			// Held back with the live messages until the joined frame is out.
 			if len(mb.pending) < r.hub.opt.SendQueue {
 				mb.pending = append(mb.pending, f)
+			} else {
+				c.dropVolatile()
 			}
 			continue
 		}
