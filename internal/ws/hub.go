@@ -40,6 +40,24 @@
 // A dropped presence or typing frame is counted by conn.dropVolatile, a slow
 // consumer by conn.tooSlow, and every end of a socket, with its close code,
 // by conn.cleanup.
+//
+// # Seams for the rooms and moderation work
+//
+//   - Authorization: Options.Authorize is asked on join, send and typing
+//     (later edit, delete and read take new Act values); a refusal is an
+//     error frame with the refusal's code.
+//   - Stream events: a room orders what it delivers by Seq alone (room.deliver,
+//     the stash, the gap fill and the replay all take a chat.Message), so an
+//     edit, a deletion or a member or room event stored with its own seq
+//     flows through the same ordered path once the message frame encodes
+//     its kind (messageFrame is the one place).
+//   - Delivery to a user: a frame for every socket of one user on this node
+//     (invited, read) walks the connection registry (forEachConn) and queues
+//     the frame with conn.enqueue, as RevokeSession does for a session.
+//   - Removal from a room: a user's memberships are owned by each socket's
+//     reader, so removing them (left after a kick, a ban or a deletion) is a
+//     request queued to those readers, which leave the room as for a leave
+//     frame and send the final frame after their last delivery from it.
 package ws
 
 import (
@@ -102,6 +120,16 @@ type ConnLimiter interface {
 	Release(ctx context.Context, userID string)
 }
 
+// Act names what a socket asks to do in a room, for Options.Authorize.
+type Act uint8
+
+// The acts a socket asks for.
+const (
+	ActJoin Act = iota + 1
+	ActSend
+	ActTyping
+)
+
 // Default limits and timings. Each can be overridden in Options.
 const (
 	// DefaultWriteTimeout bounds one write to a socket.
@@ -133,12 +161,17 @@ const (
 
 // Options configure a Hub. Zero values take the contract's defaults.
 type Options struct {
-	Auth    Authenticator
-	Store   Store
-	Broker  Broker // nil: single node, nothing published
-	Conns   ConnLimiter
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Auth   Authenticator
+	Store  Store
+	Broker Broker // nil: single node, nothing published
+	Conns  ConnLimiter
+	// Authorize, when set, is asked before a socket joins a room, sends to
+	// it or types in it. An error refuses the act: the socket gets an error
+	// frame with the error's code (a *chat.Error; any other error is
+	// internal) and nothing else changes. nil allows every act.
+	Authorize func(ctx context.Context, userID, room string, act Act) error
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// Node names this node in published events.
 	Node string
 
