@@ -50,6 +50,11 @@ func TestValidate(t *testing.T) {
 		{"rooms page", "GET", "/api/v1/rooms?limit=1", "t", "", 200, jsonHeader, `{"rooms":[` + room + `],"next":"general"}`, ""},
 		{"rooms: limit 0 answered 200", "GET", "/api/v1/rooms?limit=0", "t", "", 200, jsonHeader, `{"rooms":[],"next":null}`, "not a 4xx"},
 		{"rooms: limit 0 refused", "GET", "/api/v1/rooms?limit=0", "t", "", 400, jsonHeader, `{"error":{"code":"invalid_request","message":"m"}}`, ""},
+		{"rooms: a v1 room (v2 fields pending)", "GET", "/api/v1/rooms", "t", "", 200, jsonHeader, `{"rooms":[{"name":"general","created_at":` + ts + `,"last_seq":0}],"next":null}`, ""},
+		{"rooms: owner of the wrong type", "GET", "/api/v1/rooms", "t", "", 200, jsonHeader, `{"rooms":[` + strings.Replace(room, `"owner":null`, `"owner":5`, 1) + `],"next":null}`, "doesn't match"},
+		{"rooms: unknown kind", "GET", "/api/v1/rooms", "t", "", 200, jsonHeader, `{"rooms":[` + strings.Replace(room, `"public"`, `"secret"`, 1) + `],"next":null}`, "doesn't match"},
+		{"login: token_type not Bearer", "POST", "/api/v1/auth/login", "", `{"username":"a","password":"b"}`, 200, jsonHeader, `{"access_token":"a","token_type":"bearer","expires_in":900,"refresh_token":"r","refresh_expires_in":9}`, "doesn't match"},
+		{"login: expires_in as a string", "POST", "/api/v1/auth/login", "", `{"username":"a","password":"b"}`, 200, jsonHeader, `{"access_token":"a","token_type":"Bearer","expires_in":"900","refresh_token":"r","refresh_expires_in":9}`, "doesn't match"},
 		{"rooms: next missing", "GET", "/api/v1/rooms", "t", "", 200, jsonHeader, `{"rooms":[]}`, "doesn't match"},
 		{"login", "POST", "/api/v1/auth/login", "", `{"username":"a","password":"b"}`, 429, http.Header{"Content-Type": {"application/json"}, "Retry-After": {"3"}}, `{"error":{"code":"too_many_attempts","message":"m"}}`, ""},
 		{"login: 429 without Retry-After", "POST", "/api/v1/auth/login", "", `{"username":"a","password":"b"}`, 429, jsonHeader, `{"error":{"code":"too_many_attempts","message":"m"}}`, "Retry-After"},
@@ -127,5 +132,24 @@ func TestFrames(t *testing.T) {
 				t.Fatal("invalid frame accepted")
 			}
 		})
+	}
+}
+
+func TestDeepRequestBody(t *testing.T) {
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	for _, tt := range []struct {
+		status int
+		valid  bool
+	}{{400, true}, {201, false}} {
+		req := httptest.NewRequest("POST", "/api/v1/auth/register", nil)
+		req.Header.Set("Content-Type", "application/json")
+		resp := `{"error":{"code":"invalid_request","message":"m"}}`
+		if tt.status == 201 {
+			resp = `{"user":` + user + `}`
+		}
+		err := apitest.Validate(apitest.Exchange{Request: req, RequestBody: []byte(deep), Status: tt.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(resp)})
+		if (err == nil) != tt.valid {
+			t.Errorf("status %d: error %v, want valid %v", tt.status, err, tt.valid)
+		}
 	}
 }
