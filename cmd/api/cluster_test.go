@@ -194,6 +194,10 @@ func dialPeer(node string, a account) (*peer, *http.Response, error) {
 func (p *peer) read() {
 	for {
 		_, data, err := p.ws.ReadMessage()
+		var bad error
+		if err == nil {
+			bad = apitest.ValidateServerFrame(data)
+		}
 		p.mu.Lock()
 		if err != nil {
 			p.closeCode = websocket.CloseAbnormalClosure
@@ -204,8 +208,8 @@ func (p *peer) read() {
 			p.notify()
 			return
 		}
-		if err := apitest.ValidateServerFrame(data); err != nil {
-			p.bad = append(p.bad, fmt.Sprintf("server frame %.300s: not as docs/frames.json describes: %v", data, err))
+		if bad != nil {
+			p.bad = append(p.bad, fmt.Sprintf("server frame %.300s: not as docs/frames.json describes: %v", data, bad))
 		}
 		var f frame
 		if json.Unmarshal(data, &f) == nil {
