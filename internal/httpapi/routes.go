@@ -34,6 +34,7 @@ func (s *server) routes(e *echo.Echo) {
 	authed := append(slices.Clone(rest), requireAuth(s.opt.Auth))
 
 	api := e.Group("/api/v1")
+	api.GET("/openapi.json", s.handleOpenAPI())
 	api.POST("/auth/register", s.handleRegister(), rest...)
 	api.POST("/auth/login", s.handleLogin(), rest...)
 	api.POST("/auth/refresh", s.handleRefresh(), rest...)
