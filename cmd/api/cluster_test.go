@@ -19,6 +19,7 @@ import (
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
+	"github.com/chatsvc/chat/openapi/apitest"
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 )
@@ -152,6 +153,7 @@ type peer struct {
 	mu        sync.Mutex
 	msgs      map[string][]frame // messages per room, in arrival order
 	others    []frame            // every frame that is not a message
+	bad       []string           // frames not as docs/frames.json describes
 	closeCode int                // 0 while open; 1006 for a cut connection
 	changed   chan struct{}
 }
@@ -167,7 +169,14 @@ func connectPeer(t *testing.T, node string, a account) *peer {
 		t.Fatalf("dial %s as %s: %v (status %d)", node, a.name, err, status)
 	}
 	p.t = t
-	t.Cleanup(func() { p.ws.Close() })
+	t.Cleanup(func() {
+		p.ws.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, b := range p.bad {
+			t.Errorf("%s: %s", a.name, b)
+		}
+	})
 	return p
 }
 
@@ -185,6 +194,10 @@ func dialPeer(node string, a account) (*peer, *http.Response, error) {
 func (p *peer) read() {
 	for {
 		_, data, err := p.ws.ReadMessage()
+		var bad error
+		if err == nil {
+			bad = apitest.ValidateServerFrame(data)
+		}
 		p.mu.Lock()
 		if err != nil {
 			p.closeCode = websocket.CloseAbnormalClosure
@@ -194,6 +207,9 @@ func (p *peer) read() {
 			p.mu.Unlock()
 			p.notify()
 			return
+		}
+		if bad != nil {
+			p.bad = append(p.bad, fmt.Sprintf("server frame %.300s: not as docs/frames.json describes: %v", data, bad))
 		}
 		var f frame
 		if json.Unmarshal(data, &f) == nil {
@@ -218,8 +234,15 @@ func (p *peer) notify() {
 func (p *peer) write(v any) error {
 	p.writeM.Lock()
 	defer p.writeM.Unlock()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := apitest.ValidateClientFrame(b); err != nil {
+		return fmt.Errorf("client frame %s: not as docs/frames.json describes: %w", b, err)
+	}
 	_ = p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return p.ws.WriteJSON(v)
+	return p.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 // waitFor waits until cond, checked under the peer's lock, holds.

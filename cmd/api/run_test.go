@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store/storetest"
+	"github.com/chatsvc/chat/openapi/apitest"
 )
 
 // testSecret is the CHAT_JWT_SECRET of the services the tests run.
@@ -60,7 +61,7 @@ func startRun(t *testing.T, env map[string]string) *service {
 		stderr: &servertest.Buffer{},
 		cancel: cancel,
 		done:   make(chan error, 1),
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
+		client: &http.Client{Timeout: 5 * time.Second, Transport: apitest.Transport(t, &http.Transport{})},
 	}
 	go func() {
 		err := run(ctx, []string{"api"}, getenv, pw, s.stderr)
@@ -453,7 +454,9 @@ func TestRunPprofAddr(t *testing.T) {
 	if status, _ := s.call(t, http.MethodGet, "/debug/pprof/heap", nil, ""); status != http.StatusNotFound {
 		t.Fatalf("/debug/pprof/heap on the main address: %d, want 404", status)
 	}
-	resp, err := s.client.Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1")
+	// The profiling listener is outside the API description: a plain client.
+	plain := &http.Client{Timeout: 5 * time.Second}
+	resp, err := plain.Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1")
 	if err != nil {
 		t.Fatal(err)
 	}

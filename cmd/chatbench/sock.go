@@ -30,7 +30,7 @@ const (
 	readBufferSize = 4096
 	// maxFrameBytes bounds one frame read from the server.
 	maxFrameBytes = 1 << 20
-	subprotocol   = "chat.v1"
+	subprotocol   = chat.Subprotocol
 )
 
 // dialer opens sockets from one source address.
@@ -109,7 +109,7 @@ type sock struct {
 func (b *bench) connect(ctx context.Context, i int, token string, c *counters) (*sock, error) {
 	d := b.dialers[i%len(b.dialers)]
 	dd := d.ws
-	dd.Subprotocols = []string{subprotocol, "access_token." + token}
+	dd.Subprotocols = []string{subprotocol, chat.SubprotocolTokenPrefix + token}
 	// Socket i goes to node i mod nodes, so members and senders spread
 	// over every node.
 	ws, resp, err := dd.DialContext(ctx, b.wsURLs[i%len(b.wsURLs)], nil)

@@ -63,6 +63,18 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims,
 	return c, nil
 }
 
+// IsRefused reports whether err, from Authenticate, refuses the token
+// (code invalid_token or token_expired). Any other error is a failure to
+// check it, as when the store is unreachable: the token may be good, and a
+// caller must not answer it as a bad one.
+func IsRefused(err error) bool {
+	switch chat.ErrorCode(err) {
+	case chat.CodeInvalidToken, chat.CodeTokenExpired:
+		return true
+	}
+	return false
+}
+
 // remember caches cs for sessionID, unless a Forget ran since the caller
 // read gen (the session may have been revoked while it was being loaded).
 func (s *Service) remember(sessionID string, cs cachedSession, gen uint64, now time.Time) {

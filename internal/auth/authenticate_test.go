@@ -2,14 +2,10 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"testing"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/store"
@@ -91,77 +87,6 @@ func TestAuthenticate(t *testing.T) {
 	})
 }
 
-func TestMiddleware(t *testing.T) {
-	e := newEnv(t, store.DialectSQLite, nil)
-	e.register(t, "alice")
-	p := e.login(t, "alice")
-	unknownSession, _, err := e.tokens.Issue(chat.User{ID: "u", Username: "x"}, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ec := echo.New()
-	next := func(c echo.Context) error {
-		claims, ok := ClaimsFrom(c)
-		if !ok {
-			return errors.New("no claims")
-		}
-		return c.JSON(http.StatusOK, map[string]string{"sub": claims.UserID, "name": claims.Username})
-	}
-	h := e.svc.Middleware()(next)
-
-	tests := []struct {
-		name          string
-		auth          string
-		url           string
-		wantCode      string
-		wantChallenge string
-	}{
-		{name: "valid", auth: "Bearer " + p.AccessToken, url: "/api/v1/me"},
-		{name: "missing", url: "/api/v1/me", wantCode: chat.CodeInvalidToken, wantChallenge: "Bearer"},
-		{name: "query is not read", url: "/api/v1/me?access_token=" + p.AccessToken, wantCode: chat.CodeInvalidToken, wantChallenge: "Bearer"},
-		{name: "basic", auth: "Basic YWxpY2U6cGFzc3dvcmQ=", url: "/api/v1/me", wantCode: chat.CodeInvalidToken, wantChallenge: `Bearer error="invalid_token"`},
-		{name: "forged", auth: "Bearer " + p.AccessToken + "x", url: "/api/v1/me", wantCode: chat.CodeInvalidToken, wantChallenge: `Bearer error="invalid_token"`},
-		{name: "unknown session", auth: "Bearer " + unknownSession, url: "/api/v1/me", wantCode: chat.CodeInvalidToken, wantChallenge: `Bearer error="invalid_token"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, tt.url, nil)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			rec := httptest.NewRecorder()
-			err := h(ec.NewContext(req, rec))
-			wantCode(t, "middleware", err, tt.wantCode)
-			if got := rec.Header().Get("WWW-Authenticate"); got != tt.wantChallenge {
-				t.Fatalf("WWW-Authenticate = %q, want %q", got, tt.wantChallenge)
-			}
-			if tt.wantCode != "" {
-				return
-			}
-			var body map[string]string
-			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-				t.Fatal(err)
-			}
-			if body["name"] != "alice" || body["sub"] == "" {
-				t.Fatalf("handler saw %v", body)
-			}
-		})
-	}
-
-	t.Run("expired", func(t *testing.T) {
-		e.clk.Advance(time.Hour)
-		req := httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+p.AccessToken)
-		rec := httptest.NewRecorder()
-		err := h(ec.NewContext(req, rec))
-		wantCode(t, "middleware", err, chat.CodeTokenExpired)
-		if got := rec.Header().Get("WWW-Authenticate"); got != Challenge(chat.ErrTokenExpired) {
-			t.Fatalf("WWW-Authenticate = %q", got)
-		}
-	})
-}
-
 // racingStore loads a session, then lets a revocation land (in the store and
 // through Forget, as a broker event would) before returning what it loaded.
 type racingStore struct {
@@ -200,4 +125,21 @@ func TestAuthenticateRevokedWhileLoading(t *testing.T) {
 	}
 	_, err := e.svc.Authenticate(ctx, p.AccessToken)
 	wantCode(t, "Authenticate after the revocation", err, chat.CodeInvalidToken)
+}
+
+func TestIsRefused(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{chat.ErrInvalidToken, true},
+		{chat.ErrTokenExpired, true},
+		{fmt.Errorf("auth: authenticate: %w", errors.New("sql: database is closed")), false},
+		{chat.Errorf(chat.CodeInvalidRequest, "x"), false},
+	}
+	for _, tt := range tests {
+		if got := IsRefused(tt.err); got != tt.want {
+			t.Errorf("IsRefused(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }

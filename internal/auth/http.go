@@ -8,58 +8,13 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/chatsvc/chat/internal/chat"
 )
-
-// Subprotocol is the WebSocket subprotocol of the chat protocol, and
-// SubprotocolTokenPrefix starts the extra entry in which a browser offers
-// its access token beside it.
-const (
-	Subprotocol            = "chat.v1"
-	SubprotocolTokenPrefix = "access_token."
-)
-
-// claimsKey is where Middleware stores the Claims in the echo.Context.
-const claimsKey = "auth.claims"
 
 // errNoToken reports a request that carries no access token at all. It has
 // code invalid_token; Challenge answers it without an error attribute, as
 // RFC 6750 asks.
 var errNoToken = fmt.Errorf("auth: no access token: %w", chat.ErrInvalidToken)
-
-// Middleware authenticates every request by its `Authorization: Bearer`
-// header with Service.Authenticate and stores the Claims for ClaimsFrom.
-// A request without a good token gets the WWW-Authenticate challenge on its
-// response and the *chat.Error (invalid_token or token_expired) as its error,
-// which the HTTP error handler renders as a 401.
-func (s *Service) Middleware() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			tok, err := bearerToken(r.Header)
-			var claims Claims
-			if err == nil {
-				claims, err = s.Authenticate(r.Context(), tok)
-			}
-			if err != nil {
-				if ch := Challenge(err); ch != "" {
-					c.Response().Header().Set("WWW-Authenticate", ch)
-				}
-				return err
-			}
-			c.Set(claimsKey, claims)
-			return next(c)
-		}
-	}
-}
-
-// ClaimsFrom returns the Claims Middleware stored in c.
-func ClaimsFrom(c echo.Context) (Claims, bool) {
-	claims, ok := c.Get(claimsKey).(Claims)
-	return claims, ok
-}
 
 // Challenge returns the WWW-Authenticate value for a failed authentication:
 // `Bearer` when no token was sent, `Bearer error="invalid_token"` (with a
@@ -77,8 +32,9 @@ func Challenge(err error) string {
 	return ""
 }
 
-// bearerToken reads `Authorization: Bearer <token>`.
-func bearerToken(h http.Header) (string, error) {
+// BearerToken reads `Authorization: Bearer <token>`. Without the header the
+// error has code invalid_token and Challenge answers it with a bare `Bearer`.
+func BearerToken(h http.Header) (string, error) {
 	v := h.Get("Authorization")
 	if v == "" {
 		return "", errNoToken
@@ -103,7 +59,7 @@ func bearerToken(h http.Header) (string, error) {
 // With none of them the error has code invalid_token.
 func TokenFromRequest(r *http.Request) (token string, fromSubprotocol bool, err error) {
 	if r.Header.Get("Authorization") != "" {
-		tok, err := bearerToken(r.Header)
+		tok, err := BearerToken(r.Header)
 		return tok, false, err
 	}
 	var (
@@ -114,17 +70,17 @@ func TokenFromRequest(r *http.Request) (token string, fromSubprotocol bool, err 
 		for entry := range strings.SplitSeq(line, ",") {
 			entry = strings.TrimSpace(entry)
 			switch {
-			case entry == Subprotocol:
+			case entry == chat.Subprotocol:
 				hasChat = true
-			case strings.HasPrefix(entry, SubprotocolTokenPrefix) && !found:
+			case strings.HasPrefix(entry, chat.SubprotocolTokenPrefix) && !found:
 				found = true
-				tok = entry[len(SubprotocolTokenPrefix):]
+				tok = entry[len(chat.SubprotocolTokenPrefix):]
 			}
 		}
 	}
 	if found {
 		if !hasChat {
-			return "", true, chat.Errorf(chat.CodeInvalidRequest, "the %s subprotocol entry must be offered beside %s", strings.TrimSuffix(SubprotocolTokenPrefix, "."), Subprotocol)
+			return "", true, chat.Errorf(chat.CodeInvalidRequest, "the %s subprotocol entry must be offered beside %s", strings.TrimSuffix(chat.SubprotocolTokenPrefix, "."), chat.Subprotocol)
 		}
 		if tok == "" {
 			return "", true, fmt.Errorf("auth: subprotocol: %w: empty token", chat.ErrInvalidToken)

@@ -21,6 +21,7 @@ import (
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
+	"github.com/chatsvc/chat/openapi/apitest"
 )
 
 // testSecret is the HS256 key of every env.
@@ -154,6 +155,7 @@ func (e *env) do(r request) *httptest.ResponseRecorder {
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
+	apitest.CheckRecorded(e.t, req, []byte(r.body), rec.Code, rec.Header(), rec.Body.Bytes())
 	if rec.Code >= 500 && rec.Code != http.StatusServiceUnavailable {
 		e.t.Logf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Body.String())
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/openapi/apitest"
 	"github.com/chatsvc/chat/web"
 )
 
@@ -154,6 +155,7 @@ func TestBodyLimit(t *testing.T) {
 				}
 				rec := httptest.NewRecorder()
 				e.h.ServeHTTP(rec, req)
+				apitest.CheckRecorded(t, req, []byte(object(64<<10+1)), rec.Code, rec.Header(), rec.Body.Bytes())
 				wantError(t, rec, http.StatusRequestEntityTooLarge, chat.CodeRequestTooLarge)
 			})
 		}
@@ -294,7 +296,10 @@ func TestInternalError(t *testing.T) {
 // its request id, and never a password, a token or a query string.
 func TestAccessLog(t *testing.T) {
 	wsHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("WWW-Authenticate", "Bearer")
 		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":{"code":"invalid_token","message":"no"}}`))
 	})
 	e := newEnv(t, "sqlite", envOptions{ws: wsHandler})
 	const password = "s3cret-Passw0rd-in-the-body"
@@ -397,7 +402,7 @@ func TestPanicRecovered(t *testing.T) {
 	e := newEnv(t, "sqlite", envOptions{ws: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom at /secret/path.go:42")
 	})})
-	rec := e.get("/ws", "")
+	rec := e.get("/ws", "some-token")
 	msg := wantError(t, rec, http.StatusInternalServerError, chat.CodeInternal)
 	if strings.Contains(msg, "boom") {
 		t.Fatalf("message %q leaks the panic", msg)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/labstack/echo/v4"
 )
@@ -161,7 +160,7 @@ func (s *server) handleLogout() echo.HandlerFunc {
 
 func (s *server) handleMe() echo.HandlerFunc {
 	return func(c echo.Context) error {
-		claims, _ := auth.ClaimsFrom(c)
+		claims, _ := claimsFrom(c)
 		u, err := s.opt.Store.UserByID(c.Request().Context(), claims.UserID)
 		if err != nil {
 			if errors.Is(err, chat.ErrNotFound) {

@@ -16,6 +16,7 @@ import (
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/servertest"
 	"github.com/chatsvc/chat/internal/store"
+	"github.com/chatsvc/chat/openapi/apitest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -41,6 +42,7 @@ func mtNewServer(t testing.TB) *mtServer {
 	// /ws stands in for the hub: it refuses every token.
 	ws := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("WWW-Authenticate", "Bearer")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":{"code":"invalid_token","message":"no"}}`))
 	})
@@ -57,9 +59,10 @@ func mtNewServer(t testing.TB) *mtServer {
 func (s *mtServer) do(method, path, token string, body any) *httptest.ResponseRecorder {
 	s.t.Helper()
 	var req *http.Request
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			s.t.Fatal(err)
 		}
 		req = httptest.NewRequest(method, path, bytes.NewReader(b))
@@ -73,6 +76,7 @@ func (s *mtServer) do(method, path, token string, body any) *httptest.ResponseRe
 	}
 	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)
+	apitest.CheckRecorded(s.t, req, b, rec.Code, rec.Header(), rec.Body.Bytes())
 	return rec
 }
 

@@ -31,9 +31,10 @@ func (s *server) routes(e *echo.Echo) {
 
 	// The limit is given in bytes: Echo reads "64K" as 64 000.
 	rest := []echo.MiddlewareFunc{middleware.BodyLimit(strconv.Itoa(MaxBodyBytes)), noStore}
-	authed := append(slices.Clone(rest), s.opt.Auth.Middleware())
+	authed := append(slices.Clone(rest), requireAuth(s.opt.Auth))
 
 	api := e.Group("/api/v1")
+	api.GET("/openapi.json", s.handleOpenAPI())
 	api.POST("/auth/register", s.handleRegister(), rest...)
 	api.POST("/auth/login", s.handleLogin(), rest...)
 	api.POST("/auth/refresh", s.handleRefresh(), rest...)

@@ -27,7 +27,7 @@ type Auth interface {
 	Login(ctx context.Context, username, password, clientIP string) (chat.TokenPair, chat.User, error)
 	Refresh(ctx context.Context, refreshToken string) (chat.TokenPair, error)
 	Logout(ctx context.Context, refreshToken string) error
-	Middleware() echo.MiddlewareFunc
+	Authenticate(ctx context.Context, accessToken string) (auth.Claims, error)
 }
 
 // Store is what the REST handlers read.
@@ -128,7 +128,7 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			"duration_ms", float64(d.Microseconds()) / 1000,
 			"ip", c.RealIP(),
 		}
-		if claims, ok := auth.ClaimsFrom(c); ok {
+		if claims, ok := claimsFrom(c); ok {
 			attrs = append(attrs, "user_id", claims.UserID)
 		}
 		s.log.Log(req.Context(), level, "http request", attrs...)

@@ -13,13 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
-// Close codes counted by chat_ws_disconnects_total.
-var closeCodes = []int{1000, 1001, 1003, 1006, 1007, 1008, 1009, 1011, 1013, 4001, 4003, 4008}
-
 // Upgrade failure reasons counted by chat_ws_upgrade_failures_total.
-var upgradeReasons = []string{"unauthorized", "origin", "bad_request", "too_many_connections", "handshake", "shutdown"}
+var upgradeReasons = []string{"unauthorized", "origin", "bad_request", "too_many_connections", "handshake", "shutdown", "unavailable"}
 
 // Metrics holds every collector of the service.
 type Metrics struct {
@@ -106,9 +105,9 @@ func New() *Metrics {
 		HTTPDuration: f.histogramVec("chat_http_request_duration_seconds", "HTTP request latency, by method and route template.",
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "method", "route"),
 	}
-	m.disconnects = make(map[int]prometheus.Counter, len(closeCodes))
-	for _, c := range closeCodes {
-		m.disconnects[c] = m.WSDisconnects.WithLabelValues(strconv.Itoa(c))
+	m.disconnects = make(map[int]prometheus.Counter, len(chat.CloseCodes))
+	for _, c := range chat.CloseCodes {
+		m.disconnects[c.Code] = m.WSDisconnects.WithLabelValues(strconv.Itoa(c.Code))
 	}
 	m.otherClose = m.WSDisconnects.WithLabelValues("other")
 	for _, r := range upgradeReasons {

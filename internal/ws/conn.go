@@ -20,53 +20,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// closeCode is a close code with its contract reason.
-type closeCode struct {
-	code   int
-	reason string
-}
-
-var (
-	closeNormal         = closeCode{websocket.CloseNormalClosure, "normal"}
-	closeGoingAway      = closeCode{websocket.CloseGoingAway, "going_away"}
-	closeBinary         = closeCode{websocket.CloseUnsupportedData, "binary_not_supported"}
-	closeInvalidUTF8    = closeCode{websocket.CloseInvalidFramePayloadData, "invalid_utf8"}
-	closePolicy         = closeCode{websocket.ClosePolicyViolation, "policy_violation"}
-	closeTooLarge       = closeCode{websocket.CloseMessageTooBig, "message_too_large"}
-	closeInternal       = closeCode{websocket.CloseInternalServerErr, "internal"}
-	closeTokenExpired   = closeCode{4001, "token_expired"}
-	closeSessionRevoked = closeCode{4003, "session_revoked"}
-	closeTooSlow        = closeCode{4008, "too_slow"}
-	closeAbnormal       = closeCode{websocket.CloseAbnormalClosure, ""}
-)
-
-// closeReasons names the close codes in logs. A close the client started is
-// logged under these names, never under the client's own free text; 1005 is
-// a close frame without a code, 1006 a connection that ended without one.
-var closeReasons = map[int]string{
-	closeNormal.code:                closeNormal.reason,
-	closeGoingAway.code:             closeGoingAway.reason,
-	closeBinary.code:                closeBinary.reason,
-	closeInvalidUTF8.code:           closeInvalidUTF8.reason,
-	closePolicy.code:                closePolicy.reason,
-	closeTooLarge.code:              closeTooLarge.reason,
-	closeInternal.code:              closeInternal.reason,
-	websocket.CloseTryAgainLater:    "try_again_later",
-	closeTokenExpired.code:          closeTokenExpired.reason,
-	closeSessionRevoked.code:        closeSessionRevoked.reason,
-	closeTooSlow.code:               closeTooSlow.reason,
-	websocket.CloseNoStatusReceived: "no_status",
-	websocket.CloseAbnormalClosure:  "abnormal_closure",
-}
-
-// reasonFor returns the log name of close code code.
-func reasonFor(code int) string {
-	if r, ok := closeReasons[code]; ok {
-		return r
-	}
-	return "other"
-}
-
 // Frame kinds in a socket's outgoing queue.
 const (
 	kindData     uint8 = iota // a unicast frame: ack, joined, error, …
@@ -109,11 +62,11 @@ type conn struct {
 	queue     []outFrame
 	spare     []outFrame
 	writing   bool
-	closing   bool      // a close frame is queued or the socket is gone
-	busy      bool      // the reader is carrying out a frame
-	pendClose closeCode // close to send when the current frame is done
-	sent      closeCode // the close code sent, for metrics and logs
-	received  int       // the close code received, 0 if none
+	closing   bool           // a close frame is queued or the socket is gone
+	busy      bool           // the reader is carrying out a frame
+	pendClose chat.CloseCode // close to send when the current frame is done
+	sent      chat.CloseCode // the close code sent, for metrics and logs
+	received  int            // the close code received, 0 if none
 	timedOut  bool
 
 	rooms map[string]*member // owned by the reader goroutine
@@ -130,14 +83,13 @@ func (c *conn) enqueue(f outFrame) {
 	limit := c.hub.opt.SendQueue
 	if f.kind == kindVolatile && len(c.queue) >= limit/2 {
 		c.mu.Unlock()
-		c.hub.m.WSFramesDroppedVolatile.Inc()
+		c.dropVolatile()
 		return
 	}
 	if len(c.queue) >= limit && f.kind != kindControl {
 		c.queue = c.queue[:0]
 		c.mu.Unlock()
-		c.hub.m.WSSlowConsumerDisconnects.Inc()
-		c.closeWith(closeTooSlow)
+		c.tooSlow()
 		return
 	}
 	c.queue = append(c.queue, f)
@@ -193,29 +145,46 @@ func (c *conn) enqueueControl(typ int, data []byte) {
 	c.enqueue(outFrame{kind: kindControl, control: typ, data: data})
 }
 
+// dropVolatile counts a presence or typing frame not queued for this
+// socket: the one place such a drop is counted.
+func (c *conn) dropVolatile() { c.hub.m.WSFramesDroppedVolatile.Inc() }
+
+// tooSlow closes the socket with 4008 because it cannot keep up, and counts
+// it: the one place a slow consumer is counted, whether its queue or its
+// held-back live frames overflowed.
+func (c *conn) tooSlow() {
+	if c.closeWith(chat.CloseTooSlow) {
+		c.hub.m.WSSlowConsumerDisconnects.Inc()
+	}
+}
+
 // closeWith queues the close frame cc after what is already queued (for a
 // slow consumer the queue was emptied first). When the reader is carrying
 // out a frame, the close waits until it is done, so an accepted send is
 // acknowledged before the socket closes.
-func (c *conn) closeWith(cc closeCode) {
+//
+// It reports whether this call closed the socket (or scheduled its close).
+func (c *conn) closeWith(cc chat.CloseCode) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
-		return
+		return false
 	}
-	if c.busy && cc == closeGoingAway {
-		if c.pendClose.code == 0 {
-			c.pendClose = cc
+	if c.busy && cc == chat.CloseGoingAway {
+		if c.pendClose.Code != 0 {
+			return false
 		}
-		return
+		c.pendClose = cc
+		return true
 	}
 	c.closeLocked(cc)
+	return true
 }
 
-func (c *conn) closeLocked(cc closeCode) {
+func (c *conn) closeLocked(cc chat.CloseCode) {
 	c.closing = true
 	c.sent = cc
-	c.queue = append(c.queue, outFrame{kind: kindClose, data: websocket.FormatCloseMessage(cc.code, cc.reason)})
+	c.queue = append(c.queue, outFrame{kind: kindClose, data: websocket.FormatCloseMessage(cc.Code, cc.Reason)})
 	c.startWriterLocked()
 	c.cond.Broadcast()
 }
@@ -230,7 +199,7 @@ func (c *conn) heartbeatTimeout() {
 	}
 	c.closing = true
 	c.timedOut = true
-	c.sent = closeAbnormal
+	c.sent = chat.CloseAbnormal
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	c.hub.m.WSHeartbeatTimeouts.Inc()
@@ -358,8 +327,8 @@ func (c *conn) readLoop() {
 				c.received = ce.Code
 				if !c.closing {
 					// Answer the peer's close with the same code.
-					c.closeLocked(closeCode{code: ce.Code, reason: ce.Text})
-					c.sent = closeCode{}
+					c.closeLocked(chat.CloseCode{Code: ce.Code, Reason: ce.Text})
+					c.sent = chat.CloseCode{}
 				}
 				c.mu.Unlock()
 				c.waitWriter()
@@ -368,7 +337,7 @@ func (c *conn) readLoop() {
 		}
 		c.lastRead.Store(time.Now().UnixNano())
 		if mt != websocket.TextMessage {
-			c.closeWith(closeBinary)
+			c.closeWith(chat.CloseBinary)
 			c.drain()
 			return
 		}
@@ -381,12 +350,12 @@ func (c *conn) readLoop() {
 		if err != nil {
 			readBufPool.Put(buf)
 			if errors.Is(err, errTooLarge) {
-				c.closeWith(closeTooLarge)
+				c.closeWith(chat.CloseTooLarge)
 				c.drain()
 				return
 			}
 			if errors.Is(err, websocket.ErrReadLimit) {
-				c.closeWith(closeTooLarge)
+				c.closeWith(chat.CloseTooLarge)
 			}
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
@@ -400,7 +369,7 @@ func (c *conn) readLoop() {
 		data := buf.Bytes()
 		if !utf8.Valid(data) {
 			readBufPool.Put(buf)
-			c.closeWith(closeInvalidUTF8)
+			c.closeWith(chat.CloseInvalidUTF8)
 			c.drain()
 			return
 		}
@@ -420,7 +389,7 @@ func (c *conn) readLoop() {
 
 		c.mu.Lock()
 		c.busy = false
-		if pc := c.pendClose; pc.code != 0 && !c.closing {
+		if pc := c.pendClose; pc.Code != 0 && !c.closing {
 			c.closeLocked(pc)
 		}
 		c.mu.Unlock()
@@ -434,7 +403,7 @@ func (c *conn) handleSafely(data []byte) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.logger().Error("frame handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			c.closeWith(closeInternal)
+			c.closeWith(chat.CloseInternal)
 		}
 	}()
 	c.handleFrame(data)
@@ -492,7 +461,7 @@ func (c *conn) cleanup() {
 	h.releaseUser(c.userID, c.shared)
 	h.m.WSConnections.Dec()
 
-	code, reason, by := sent.code, sent.reason, "server"
+	code, reason, by := sent.Code, sent.Reason, "server"
 	if code == 0 && received != 0 {
 		code, by = received, "client"
 	}
@@ -504,14 +473,14 @@ func (c *conn) cleanup() {
 		reason = "heartbeat_timeout"
 	}
 	if reason == "" || by == "client" {
-		reason = reasonFor(code)
+		reason = chat.CloseReason(code)
 	}
 	h.m.Disconnect(code)
 	level := slog.LevelInfo
 	switch code {
-	case 1003, 1007, 1009, 4008:
+	case chat.CloseBinary.Code, chat.CloseInvalidUTF8.Code, chat.CloseTooLarge.Code, chat.CloseTooSlow.Code:
 		level = slog.LevelWarn
-	case 1011:
+	case chat.CloseInternal.Code:
 		level = slog.LevelError
 	}
 	c.logger().Log(context.Background(), level, "websocket closed", "code", code, "reason", reason, "by", by)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/metrics"
 )
 
@@ -87,7 +88,7 @@ func TestWaitWriter(t *testing.T) {
 			}()
 			start := time.Now()
 			c.mu.Lock()
-			c.closeLocked(closeNormal)
+			c.closeLocked(chat.CloseNormal)
 			c.mu.Unlock()
 			c.waitWriter()
 			if d := time.Since(start); d >= closeGrace {
@@ -110,7 +111,7 @@ func TestWaitWriter(t *testing.T) {
 			c, _ := pipeConn(t) // the client reads nothing: the write blocks
 			start := time.Now()
 			c.mu.Lock()
-			c.closeLocked(closeNormal)
+			c.closeLocked(chat.CloseNormal)
 			c.mu.Unlock()
 			go func() {
 				time.Sleep(closeGrace / 2)
@@ -128,7 +129,7 @@ func TestWaitWriter(t *testing.T) {
 			c, _ := pipeConn(t) // the client reads nothing: the write blocks
 			start := time.Now()
 			c.mu.Lock()
-			c.closeLocked(closeNormal)
+			c.closeLocked(chat.CloseNormal)
 			c.mu.Unlock()
 			c.waitWriter()
 			if d := time.Since(start); d != closeGrace {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -43,6 +44,9 @@ func (c *conn) join(f chat.ClientFrame) {
 	mb := c.rooms[f.Room]
 	if mb == nil && len(c.rooms) >= h.opt.MaxRoomsPerConn {
 		c.sendError(chat.CodeTooManyRooms, "this socket is in too many rooms; leave one first", f.Ref, f.Room)
+		return
+	}
+	if !c.allowed(f, ActJoin) {
 		return
 	}
 	var r *room
@@ -150,6 +154,9 @@ func (c *conn) send(f chat.ClientFrame) {
 		c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
 		return
 	}
+	if !c.allowed(f, ActSend) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	msg, dup, err := h.opt.Store.Append(ctx, chat.NewMessage{Room: f.Room, UserID: c.userID, Username: c.username, Text: *f.Text, Ref: f.Ref})
@@ -181,6 +188,9 @@ func (c *conn) typing(f chat.ClientFrame) {
 		c.sendError(chat.CodeNotJoined, "join the room first", f.Ref, f.Room)
 		return
 	}
+	if !c.allowed(f, ActTyping) {
+		return
+	}
 	if mb.room.relayTyping(c, c.userID, c.username) {
 		c.hub.publish(context.Background(), chat.Event{Kind: chat.EventTyping, Room: f.Room, UserID: c.userID, Username: c.username})
 	}
@@ -190,12 +200,13 @@ func (c *conn) auth(f chat.ClientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	claims, err := c.hub.opt.Auth.Authenticate(ctx, f.Token)
+	if err != nil && !auth.IsRefused(err) {
+		c.logger().Warn("auth frame: token check failed", "err", err)
+		c.sendError(chat.CodeInternal, "the token could not be checked; try again", f.Ref, "")
+		return
+	}
 	if err != nil {
-		code := chat.ErrorCode(err)
-		if code != chat.CodeTokenExpired {
-			code = chat.CodeInvalidToken
-		}
-		c.sendError(code, "the token was not accepted", f.Ref, "")
+		c.sendError(chat.ErrorCode(err), "the token was not accepted", f.Ref, "")
 		return
 	}
 	if claims.SessionID != c.sessionID || claims.UserID != c.userID {
@@ -204,6 +215,26 @@ func (c *conn) auth(f chat.ClientFrame) {
 	}
 	c.expires.Store(claims.ExpiresAt.Add(c.hub.opt.Leeway).UnixNano())
 	c.sendJSON(chat.AuthedFrame{Type: chat.TypeAuthed, ExpiresAt: chat.FormatTime(claims.ExpiresAt), Ref: f.Ref})
+}
+
+// allowed asks Options.Authorize whether the socket may carry out act for
+// frame f, and answers a refusal with an error frame.
+func (c *conn) allowed(f chat.ClientFrame, act Act) bool {
+	authorize := c.hub.opt.Authorize
+	if authorize == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	err := authorize(ctx, c.userID, f.Room, act)
+	if err == nil {
+		return true
+	}
+	if chat.ErrorCode(err) == chat.CodeInternal {
+		c.logger().Warn("authorize", "room", f.Room, "act", act, "err", err)
+	}
+	c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
+	return false
 }
 
 // storeFailed logs a failed store operation: the first failure of an outage

@@ -16,11 +16,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// subprotocol is the WebSocket subprotocol of the contract.
-const subprotocol = "chat.v1"
-
 // handshakeTimeout bounds the token check before an upgrade.
 const handshakeTimeout = 5 * time.Second
+
+// retryAfterSeconds is the Retry-After of a handshake refused because the
+// token could not be checked.
+const retryAfterSeconds = "2"
 
 // serveWS checks the token, the origin and the per-user cap, then upgrades.
 // Every refusal is a plain HTTP JSON error and no upgrade.
@@ -50,13 +51,17 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
 	defer cancel()
 	claims, err := h.opt.Auth.Authenticate(ctx, token)
+	if err != nil && !auth.IsRefused(err) {
+		// The token could not be checked: it may well be good.
+		fails.WithLabelValues("unavailable").Inc()
+		h.log.Warn("websocket token check failed", "err", err)
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeError(w, http.StatusServiceUnavailable, chat.CodeUnavailable, "the token could not be checked; try again shortly")
+		return
+	}
 	if err != nil {
 		fails.WithLabelValues("unauthorized").Inc()
-		code := chat.ErrorCode(err)
-		if code != chat.CodeTokenExpired {
-			code = chat.CodeInvalidToken
-		}
-		writeUnauthorized(w, code, chat.ErrorMessage(err))
+		writeUnauthorized(w, chat.ErrorCode(err), chat.ErrorMessage(err))
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
@@ -74,8 +79,8 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	// The answer names chat.v1 from our own constant: a string taken from
 	// the request would keep its headers alive for the socket's lifetime.
 	var answer http.Header
-	if slices.Contains(websocket.Subprotocols(r), subprotocol) {
-		answer = http.Header{"Sec-Websocket-Protocol": []string{subprotocol}}
+	if slices.Contains(websocket.Subprotocols(r), chat.Subprotocol) {
+		answer = http.Header{"Sec-Websocket-Protocol": []string{chat.Subprotocol}}
 	}
 	wsc, err := h.upgrader.Upgrade(w, r, answer)
 	if err != nil {
@@ -123,7 +128,7 @@ func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
 	h.startMu.Lock()
 	if h.closing.Load() {
 		h.startMu.Unlock()
-		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway.code, closeGoingAway.reason), time.Now().Add(time.Second))
+		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chat.CloseGoingAway.Code, chat.CloseGoingAway.Reason), time.Now().Add(time.Second))
 		_ = wsc.Close()
 		h.releaseUser(c.userID, c.shared)
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestHandshake(t *testing.T) {
@@ -139,5 +140,36 @@ func TestCompressionNegotiated(t *testing.T) {
 		if got != on {
 			t.Fatalf("compression on=%v: extensions header %q", on, resp.Header.Get("Sec-WebSocket-Extensions"))
 		}
+	}
+}
+
+// TestHandshakeStoreDown checks that a token that cannot be checked, because
+// the store is unreachable, is answered 503 with Retry-After and never as a
+// bad token.
+func TestHandshakeStoreDown(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{})
+	pair := e.user("alice")
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := e.dialHeader(http.Header{"Authorization": {"Bearer " + pair.AccessToken}}, "")
+	if err == nil {
+		t.Fatal("upgrade succeeded with the store closed")
+	}
+	if status(resp) != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", status(resp))
+	}
+	if resp.Header.Get("Retry-After") == "" || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatalf("Retry-After %q, WWW-Authenticate %q", resp.Header.Get("Retry-After"), resp.Header.Get("WWW-Authenticate"))
+	}
+	var body chat.ErrorBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Error.Code != chat.CodeUnavailable {
+		t.Fatalf("code %q, want %q", body.Error.Code, chat.CodeUnavailable)
+	}
+	if got := testutil.ToFloat64(e.m.WSUpgradeFailures.WithLabelValues("unavailable")); got != 1 {
+		t.Fatalf("upgrade failures{reason=unavailable} = %v", got)
 	}
 }

@@ -4,6 +4,60 @@
 // The hub never talks to a database or a message bus directly: it consumes
 // the small Store, Broker and Authenticator interfaces declared here, and
 // cmd/api passes the concrete values.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order,
+// and takes none of the earlier ones while it holds a later one:
+//
+//  1. Hub.startMu (orders socket starts against Shutdown), then a
+//     connSet.mu (registering the socket);
+//  2. room.mu, then conn.mu of its members (queueing a frame, closing with
+//     4008); Broker.Publish is called with room.mu held (presence), so a
+//     Broker must not call back into this hub on the publishing goroutine;
+//  3. conn.mu is a leaf, as are roomSet.mu, connSet.mu, usersMu and bgMu:
+//     nothing is locked while one of them is held. Broker capabilities
+//     (Subscribe, RoomPresence) and the store are called with no lock held.
+//
+// The in-process broker hands an event to the other hubs attached to it on
+// the publishing goroutine: with two hubs in one process, a presence change
+// published under one hub's room lock takes the other hub's room lock.
+// Tests that attach several hubs to one in-process broker rely on the two
+// never publishing for one room at the same moment.
+//
+// # Goroutines and their owners
+//
+// Every goroutine the hub starts ends before Shutdown returns: the sweeper
+// (stopped by Shutdown), one reader per socket (counted in Hub.wg, ended by
+// the close Shutdown sends or by cutting the socket at the deadline), the
+// on-demand writer of a socket (it stops when its queue is empty and the
+// reader's cleanup waits for it while the close is written), and background
+// work (gap fills from the store, resyncs, room catch-ups) started through
+// Hub.background and counted in Hub.bg.
+//
+// # Counting
+//
+// A dropped presence or typing frame is counted by conn.dropVolatile, a slow
+// consumer by conn.tooSlow, and every end of a socket, with its close code,
+// by conn.cleanup.
+//
+// # Seams for the rooms and moderation work
+//
+//   - Authorization: Options.Authorize is asked on join, send and typing
+//     (later edit, delete and read take new Act values); a refusal is an
+//     error frame with the refusal's code.
+//   - Stream events: a room orders what it delivers by Seq alone (room.deliver,
+//     the stash, the gap fill and the replay all take a chat.Message), so an
+//     edit, a deletion or a member or room event stored with its own seq
+//     flows through the same ordered path once the message frame encodes
+//     its kind (messageFrame is the one place).
+//   - Delivery to a user: a frame for every socket of one user on this node
+//     (invited, read) walks the connection registry (forEachConn) and queues
+//     the frame with conn.enqueue, as RevokeSession does for a session.
+//   - Removal from a room: a user's memberships are owned by each socket's
+//     reader, so removing them (left after a kick, a ban or a deletion) is a
+//     request queued to those readers, which leave the room as for a leave
+//     frame and send the final frame after their last delivery from it.
 package ws
 
 import (
@@ -66,6 +120,16 @@ type ConnLimiter interface {
 	Release(ctx context.Context, userID string)
 }
 
+// Act names what a socket asks to do in a room, for Options.Authorize.
+type Act uint8
+
+// The acts a socket asks for.
+const (
+	ActJoin Act = iota + 1
+	ActSend
+	ActTyping
+)
+
 // Default limits and timings. Each can be overridden in Options.
 const (
 	// DefaultWriteTimeout bounds one write to a socket.
@@ -97,12 +161,17 @@ const (
 
 // Options configure a Hub. Zero values take the contract's defaults.
 type Options struct {
-	Auth    Authenticator
-	Store   Store
-	Broker  Broker // nil: single node, nothing published
-	Conns   ConnLimiter
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Auth   Authenticator
+	Store  Store
+	Broker Broker // nil: single node, nothing published
+	Conns  ConnLimiter
+	// Authorize, when set, is asked before a socket joins a room, sends to
+	// it or types in it. An error refuses the act: the socket gets an error
+	// frame with the error's code (a *chat.Error; any other error is
+	// internal) and nothing else changes. nil allows every act.
+	Authorize func(ctx context.Context, userID, room string, act Act) error
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// Node names this node in published events.
 	Node string
 
@@ -201,6 +270,33 @@ type Hub struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	sweeper  sync.WaitGroup
+
+	bgMu   sync.Mutex
+	bgDone bool           // Shutdown waits for bg; no work starts after
+	bg     sync.WaitGroup // gap fills, resyncs and catch-ups in flight
+}
+
+// background runs f on its own goroutine, owned by the hub: Shutdown waits
+// for it. After Shutdown has begun waiting, f is not run.
+func (h *Hub) background(f func()) {
+	h.bgMu.Lock()
+	if h.bgDone {
+		h.bgMu.Unlock()
+		return
+	}
+	h.bg.Add(1)
+	h.bgMu.Unlock()
+	go func() {
+		defer h.bg.Done()
+		f()
+	}()
+}
+
+// maxRemoteUsers bounds the users a room records present on other nodes:
+// enough to list maxMembersListed and to know the room is past
+// PresenceMaxMembers.
+func (h *Hub) maxRemoteUsers() int {
+	return 2 * max(h.opt.PresenceMaxMembers, maxMembersListed)
 }
 
 type connSet struct {
@@ -342,7 +438,7 @@ func (h *Hub) sweep() {
 			case nowNano-last > dead:
 				c.heartbeatTimeout()
 			case nowNano > c.expires.Load():
-				c.closeWith(closeTokenExpired)
+				c.closeWith(chat.CloseTokenExpired)
 			case nowNano-c.lastPing.Load() >= ping:
 				c.lastPing.Store(nowNano)
 				c.enqueueControl(websocket.PingMessage, nil)
@@ -361,7 +457,7 @@ func (h *Hub) RevokeSession(ctx context.Context, sessionID string) {
 func (h *Hub) revokeLocal(sessionID string) {
 	h.forEachConn(func(c *conn) {
 		if c.sessionID == sessionID {
-			c.closeWith(closeSessionRevoked)
+			c.closeWith(chat.CloseSessionRevoked)
 		}
 	})
 }
@@ -409,12 +505,12 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		}
 	case chat.EventResync:
 		if ev.Room == "" {
-			go h.Resync()
+			h.background(h.Resync)
 		} else if r := h.lookupRoom(ev.Room); r != nil {
-			go func() {
+			h.background(func() {
 				r.catchUp(0)
 				r.refreshPresence()
-			}()
+			})
 		}
 	}
 }
@@ -454,7 +550,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.startMu.Lock()
 	h.closing.Store(true)
 	h.startMu.Unlock()
-	h.forEachConn(func(c *conn) { c.closeWith(closeGoingAway) })
+	h.forEachConn(func(c *conn) { c.closeWith(chat.CloseGoingAway) })
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	var err error
@@ -467,5 +563,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.stopOnce.Do(func() { close(h.stop) })
 	h.sweeper.Wait()
+	h.bgMu.Lock()
+	h.bgDone = true
+	h.bgMu.Unlock()
+	h.bg.Wait()
 	return err
 }

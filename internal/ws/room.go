@@ -19,6 +19,14 @@ const maxPendingFactor = 4
 // catchUpChunk is how many messages one store read fills a gap with.
 const catchUpChunk = 500
 
+// maxStash bounds the early messages a room holds while it waits for a
+// missing seq, and how far past the newest delivered seq a held one may be.
+// A message refused by it is not lost: the gap fill reads it from the store.
+const maxStash = 2 * catchUpChunk
+
+// maxRemoteNodes bounds the nodes one remote user is recorded present on.
+const maxRemoteNodes = 64
+
 // room is the hub's view of one room on this node: its members here and
 // the newest seq delivered to them. Deliveries run under mu, which keeps
 // every member's stream in seq order without a global lock.
@@ -35,6 +43,7 @@ type room struct {
 	users    map[string]*presence // local sockets per user
 	stash    map[int64]chat.Message
 	gapTimer *time.Timer
+	gapArmed bool // gapTimer runs; it is not moved until it fires
 	typing   map[string]time.Time
 	// remote lists the users present on other nodes: user id -> node ->
 	// username. Kept from presence events and, once, from the broker.
@@ -100,6 +109,7 @@ func (h *Hub) releaseRoom(r *room) {
 		r.mu.Lock()
 		if r.gapTimer != nil {
 			r.gapTimer.Stop()
+			r.gapArmed = false
 		}
 		r.mu.Unlock()
 		if sub, ok := h.opt.Broker.(RoomSubscriber); ok {
@@ -149,7 +159,16 @@ func (r *room) deliver(m chat.Message) {
 	r.drainStashLocked()
 }
 
+// stashLocked holds m until the seqs before it are delivered. Past maxStash
+// (in count or in distance from the newest delivered seq) m is not held, and
+// the gap fill reads it from the store instead.
 func (r *room) stashLocked(m chat.Message) {
+	if len(r.stash) >= maxStash || (r.ready && m.Seq-r.last > maxStash) {
+		if r.ready {
+			r.armGapTimerLocked()
+		}
+		return
+	}
 	if r.stash == nil {
 		r.stash = make(map[int64]chat.Message)
 	}
@@ -172,17 +191,36 @@ func (r *room) drainStashLocked() {
 	}
 	if len(r.stash) == 0 {
 		r.stash = nil
+		if r.gapArmed {
+			r.gapTimer.Stop()
+			r.gapArmed = false
+		}
 	} else {
 		r.armGapTimerLocked()
 	}
 }
 
+// armGapTimerLocked starts the wait for a missing seq, unless one runs: a
+// gap is read from the store gapWait after it was first seen, however many
+// messages arrive meanwhile.
 func (r *room) armGapTimerLocked() {
+	if r.gapArmed {
+		return
+	}
+	r.gapArmed = true
 	if r.gapTimer == nil {
-		r.gapTimer = time.AfterFunc(gapWait, func() { r.catchUp(0) })
+		r.gapTimer = time.AfterFunc(gapWait, r.gapExpired)
 		return
 	}
 	r.gapTimer.Reset(gapWait)
+}
+
+// gapExpired fills the gap from the store when the wait is over.
+func (r *room) gapExpired() {
+	r.mu.Lock()
+	r.gapArmed = false
+	r.mu.Unlock()
+	r.hub.background(func() { r.catchUp(0) })
 }
 
 // catchUp reads from the store the messages after the newest delivered one
@@ -237,7 +275,7 @@ func (r *room) fanoutLocked(m chat.Message) {
 	for c, mb := range r.members {
 		if mb.replaying {
 			if len(mb.pending) >= limit {
-				c.closeWith(closeTooSlow)
+				c.tooSlow()
 				continue
 			}
 			mb.pending = append(mb.pending, f)
@@ -284,6 +322,8 @@ func (r *room) broadcastLocked(v any, skip string) {
 			// Held back with the live messages until the joined frame is out.
 			if len(mb.pending) < r.hub.opt.SendQueue {
 				mb.pending = append(mb.pending, f)
+			} else {
+				c.dropVolatile()
 			}
 			continue
 		}
@@ -345,8 +385,16 @@ func (r *room) loadPresence() {
 
 // addRemoteLocked records userID present on node and reports whether the
 // user was absent from the room on every node before.
+//
+// The record is bounded, as its input comes from other nodes: past
+// maxRemoteUsers users, or maxRemoteNodes nodes for one user, a newcomer is
+// not recorded (and not announced).
 func (r *room) addRemoteLocked(node, userID, username string) bool {
 	nodes := r.remote[userID]
+	if nodes == nil && len(r.remote) >= r.hub.maxRemoteUsers() ||
+		len(nodes) >= maxRemoteNodes && nodes[node] == "" {
+		return false
+	}
 	arrived := len(nodes) == 0 && r.users[userID] == nil
 	if nodes == nil {
 		if r.remote == nil {
