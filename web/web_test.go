@@ -27,18 +27,21 @@ const (
 	chromiumPath = "/usr/bin/chromium"
 	// browserTimeout bounds the whole browser run; the script has its own,
 	// shorter limit (browserScriptTimeout) so that it fails with a message.
-	browserTimeout       = 90 * time.Second
-	browserScriptTimeout = 80 * time.Second
+	browserTimeout       = 240 * time.Second
+	browserScriptTimeout = 230 * time.Second
 	// testAccessTTL is short so that the run sees a token refresh.
 	testAccessTTL = "15s"
 	// testReplayLimit is below the 3 messages the page misses while it is
 	// offline, so that it must page the rest over REST (truncated replay).
 	testReplayLimit = "2"
+	// testMaxTextChars is below the page's own limit (the contract's default
+	// of 4000), so that the service refuses a text the page lets through.
+	testMaxTextChars = "300"
 )
 
 // TestFS checks that the page and every module it imports are embedded.
 func TestFS(t *testing.T) {
-	importRE := regexp.MustCompile(`(?m)^import .* from "\./([^"]+)";$`)
+	importRE := regexp.MustCompile(`(?m)^import (?:.* from )?"\./([^"]+)";$`)
 	need := []string{"index.html", "style.css", "app.js"}
 	seen := map[string]bool{}
 	for len(need) > 0 {
@@ -96,21 +99,46 @@ func TestNoUnsafeSinks(t *testing.T) {
 	}
 }
 
-// TestModules runs the unit tests of the page's modules under Node.
+// TestModules runs the unit tests of the page's modules under Node, from a
+// copy of web/ placed under a folder whose package.json says "commonjs": the
+// modules must load as ES modules whatever a parent folder declares.
 func TestModules(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node not installed: skipping the module tests")
 	}
+	parent := t.TempDir()
+	writeFile(t, filepath.Join(parent, "package.json"), []byte(`{"type": "commonjs"}`))
+	dir := filepath.Join(parent, "web")
+	if err := os.CopyFS(filepath.Join(dir, "static"), web.FS()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"package.json", "test/package.json", "test/unit.test.mjs"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, name), b)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "unit.test.mjs")
-	cmd.Dir = "test"
+	cmd.Dir = filepath.Join(dir, "test")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}
 	t.Logf("%s", lastLines(string(out), 9))
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestBrowser drives the page in Chromium with two users, restarts the
@@ -131,6 +159,7 @@ func TestBrowser(t *testing.T) {
 	srv := servertest.Start(t, map[string]string{
 		"CHAT_ACCESS_TTL":      testAccessTTL,
 		"CHAT_WS_REPLAY_LIMIT": testReplayLimit,
+		"CHAT_MAX_TEXT_CHARS":  testMaxTextChars,
 	})
 
 	shot := os.Getenv("CHAT_WEB_SCREENSHOT")
@@ -151,6 +180,7 @@ func TestBrowser(t *testing.T) {
 		"CHAT_WEB_SCREENSHOT="+shot,
 		"CHAT_WEB_CHROMIUM="+chromiumPath,
 		"CHAT_WEB_REPLAY_LIMIT="+testReplayLimit,
+		"CHAT_WEB_MAX_TEXT="+testMaxTextChars,
 		"CHAT_WEB_TIMEOUT_MS="+strconv.FormatInt(browserScriptTimeout.Milliseconds(), 10),
 	)
 	// Node and the browsers it starts share a process group, ended whole.
@@ -184,17 +214,25 @@ func TestBrowser(t *testing.T) {
 	restarts := 0
 	for line := range lines {
 		out.WriteString(line + "\n")
-		if line == "RESTART" {
-			start := time.Now()
+		start := time.Now()
+		switch line {
+		case "RESTART":
 			srv.Restart()
 			restarts++
-			t.Logf("service restarted in %v", time.Since(start).Round(time.Millisecond))
-			if _, err := io.WriteString(stdin, "OK\n"); err != nil {
-				t.Errorf("tell the browser test the service is back: %v", err)
+		case "STOP":
+			if err := srv.Stop(); err != nil {
+				t.Errorf("service exit: %v", err)
 			}
+		case "START":
+			srv.Restart() // starts it again: it is stopped
+		default:
+			t.Log(line)
 			continue
 		}
-		t.Log(line)
+		t.Logf("%s done in %v", line, time.Since(start).Round(time.Millisecond))
+		if _, err := io.WriteString(stdin, "OK\n"); err != nil {
+			t.Errorf("tell the browser test %s is done: %v", line, err)
+		}
 	}
 	err = cmd.Wait()
 	if err != nil {

@@ -26,6 +26,7 @@ export class RoomState {
     /** joined reports whether the current socket has joined the room. */
     this.joined = false;
     this.messages = new Map(); // seq → message
+    this.events = new Map(); // seq → member or room event
     this.members = new Set();
     this.typing = new Map(); // username → expiry (epoch ms)
     this.pending = new Map(); // ref → {ref, text, error, sentAt}
@@ -43,25 +44,64 @@ export class RoomState {
     return min;
   }
 
-  /** sorted returns the messages in seq order. */
+  /** sorted returns the messages and events in seq order. */
   sorted() {
-    return Array.from(this.messages.values()).sort((a, b) => a.seq - b.seq);
+    return [...this.messages.values(), ...this.events.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  // advance notes a stream frame's seq: only the socket's own stream frames
+  // move lastSeq; they come in seq order without gaps, so every seq up to
+  // lastSeq has been seen. A seq past lastSeq + 1 records a gap.
+  #advance(seq) {
+    if (this.synced && seq > this.lastSeq + 1) this.gaps.push([this.lastSeq + 1, seq - 1]);
+    if (seq > this.lastSeq) this.lastSeq = seq;
   }
 
   /**
    * addLive takes a message that came over the socket (replayed or live) and
-   * reports whether it was new. A seq past lastSeq + 1 records a gap.
+   * reports whether it was new.
    */
   addLive(m) {
     if (!validMessage(m)) return false;
-    // Only the socket's own message frames move lastSeq: they come in seq
-    // order without gaps, so every seq up to lastSeq has been seen.
-    if (this.synced && m.seq > this.lastSeq + 1) this.gaps.push([this.lastSeq + 1, m.seq - 1]);
-    if (m.seq > this.lastSeq) this.lastSeq = m.seq;
+    this.#advance(m.seq);
     this.typing.delete(m.from);
-    if (this.messages.has(m.seq)) return false;
+    if (this.messages.has(m.seq)) {
+      // A replay shows the current state of a message already held.
+      Object.assign(this.messages.get(m.seq), { text: m.text, edited_at: m.edited_at || null, deleted: !!m.deleted });
+      return false;
+    }
     this.messages.set(m.seq, m);
     return true;
+  }
+
+  /**
+   * addChange takes an edit or delete frame and returns the message it
+   * changed, or null when that message is not held here.
+   */
+  addChange(f) {
+    if (!Number.isInteger(f.seq)) return null;
+    this.#advance(f.seq);
+    const m = this.messages.get(f.target);
+    if (!m) return null;
+    if (f.type === "edit") Object.assign(m, { text: String(f.text ?? ""), edited_at: f.ts || "" });
+    else Object.assign(m, { text: "", deleted: true });
+    return m;
+  }
+
+  /** addEvent takes a member or room event and reports whether it was new. */
+  addEvent(f) {
+    if (!Number.isInteger(f.seq) || f.seq < 1) return false;
+    this.#advance(f.seq);
+    if (this.events.has(f.seq)) return false;
+    this.events.set(f.seq, f);
+    return true;
+  }
+
+  /** newestMessageSeq is the seq of the newest message held, 0 when none. */
+  newestMessageSeq() {
+    let max = 0;
+    for (const seq of this.messages.keys()) if (seq > max) max = seq;
+    return max;
   }
 
   /**
@@ -136,6 +176,7 @@ export class RoomState {
     this.synced = false;
     this.lastSeq = 0;
     this.messages.clear();
+    this.events.clear();
     this.gaps = [];
     this.hasMore = false;
     this.historyLoaded = false;
@@ -144,6 +185,13 @@ export class RoomState {
 
 function validMessage(m) {
   return m && Number.isInteger(m.seq) && m.seq > 0 && typeof m.text === "string";
+}
+
+/** charCount counts a text's code points, as the service does. */
+export function charCount(text) {
+  let n = 0;
+  for (const _ of String(text)) n++;
+  return n;
 }
 
 /** typingText is the line shown for these typers. */

@@ -15,6 +15,9 @@ const restartSpreadMs = 5000;
 // stableMs is how long a connection must have lived for the next failure to
 // start the back-off from the beginning again.
 const stableMs = 30_000;
+// readyPollMs is how often /readyz is asked, during a back-off wait, whether
+// the service is back; once it answers, the back-off starts over.
+const readyPollMs = 1000;
 // Client frames are paced by a token bucket a little below the server's
 // default limit (10 a second, bursts of 20).
 const paceBurst = 16;
@@ -61,6 +64,11 @@ export function restartDelay(rand = Math.random) {
   return Math.round(rand() * restartSpreadMs);
 }
 
+/** retryAfterReady is the wait left once /readyz answers during a wait of leftMs. */
+export function retryAfterReady(leftMs, rand = Math.random) {
+  return Math.min(leftMs, backoffDelay(0, rand));
+}
+
 /** socketURL is the /ws address of the page's own origin. */
 export function socketURL(loc = globalThis.location) {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
@@ -77,6 +85,8 @@ export function socketURL(loc = globalThis.location) {
  */
 export class Connection extends EventTarget {
   #url;
+  #readyURL;
+  #readyTimer = 0;
   #session;
   #win;
   #ws = null;
@@ -97,9 +107,10 @@ export class Connection extends EventTarget {
   /** state is the last state reported. */
   state = { name: "idle", text: "Not connected", code: 0, until: 0 };
 
-  constructor({ url, session, win = globalThis }) {
+  constructor({ url, session, win = globalThis, readyURL = "/readyz" }) {
     super();
     this.#url = url;
+    this.#readyURL = readyURL;
     this.#session = session;
     this.#win = win;
   }
@@ -124,6 +135,7 @@ export class Connection extends EventTarget {
   stop(name = "idle", text = "Not connected") {
     this.#running = false;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#readyTimer);
     this.#win.removeEventListener("online", this.#onOnline);
     this.#win.removeEventListener("offline", this.#onOffline);
     this.#session.removeEventListener("refreshed", this.#onRefreshed);
@@ -139,6 +151,7 @@ export class Connection extends EventTarget {
     }
     if (this.#ws) return;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#readyTimer);
     this.#connect();
   }
 
@@ -178,6 +191,7 @@ export class Connection extends EventTarget {
   }
 
   async #connect() {
+    clearTimeout(this.#readyTimer);
     if (!this.#running || this.#ws) return;
     if (this.#win.navigator && this.#win.navigator.onLine === false) {
       this.#setState("offline", "Offline — waiting for the network", this.state.code, 0);
@@ -192,7 +206,7 @@ export class Connection extends EventTarget {
       if (err.status === 401) {
         this.#ended();
       } else {
-        this.#retry(backoffDelay(this.#attempt++), "Server unreachable", 0);
+        this.#retry(backoffDelay(this.#attempt++), "Server unreachable", 0, true);
       }
       return;
     }
@@ -201,7 +215,7 @@ export class Connection extends EventTarget {
     try {
       ws = new WebSocket(this.#url, [SUBPROTOCOL, "access_token." + token]);
     } catch {
-      this.#retry(backoffDelay(this.#attempt++), "Cannot open a socket", 0);
+      this.#retry(backoffDelay(this.#attempt++), "Cannot open a socket", 0, true);
       return;
     }
     this.#ws = ws;
@@ -288,7 +302,7 @@ export class Connection extends EventTarget {
         this.#retry(restartDelay(), "Server restarting", code);
         return;
       case "slow":
-        this.#retry(backoffDelay(this.#attempt++), "Too slow", code);
+        this.#retry(backoffDelay(this.#attempt++), "Too slow", code, true);
         return;
       case "refresh":
         this.#setState("reconnecting", label, code, 0);
@@ -296,7 +310,7 @@ export class Connection extends EventTarget {
           await this.#session.refresh();
         } catch (err) {
           if (err.status === 401) this.#ended(code);
-          else this.#retry(backoffDelay(this.#attempt++), "Server unreachable", code);
+          else this.#retry(backoffDelay(this.#attempt++), "Server unreachable", code, true);
           return;
         }
         this.#retry(0, "Token refreshed", code);
@@ -305,7 +319,7 @@ export class Connection extends EventTarget {
         await this.#checkToken(code);
         return;
       default:
-        this.#retry(backoffDelay(this.#attempt++), p.text, code);
+        this.#retry(backoffDelay(this.#attempt++), p.text, code, true);
     }
   }
 
@@ -320,14 +334,14 @@ export class Connection extends EventTarget {
         await this.#session.refresh();
       } catch (err) {
         if (err.status === 401) this.#ended(code);
-        else this.#retry(backoffDelay(this.#attempt++), "Server unreachable", code);
+        else this.#retry(backoffDelay(this.#attempt++), "Server unreachable", code, true);
         return;
       }
       this.#retry(backoffDelay(0), "Connection lost", code);
       return;
     }
     const what = verdict === "network" ? "Server unreachable" : "Connection lost";
-    this.#retry(backoffDelay(this.#attempt++), what, code);
+    this.#retry(backoffDelay(this.#attempt++), what, code, true);
   }
 
   #ended(code = 0) {
@@ -337,13 +351,35 @@ export class Connection extends EventTarget {
     this.#session.end("revoked");
   }
 
-  #retry(ms, what, code) {
+  // retry reconnects after ms; a back-off wait (poll) also asks /readyz
+  // every second and starts the back-off over once the service answers.
+  #retry(ms, what, code, poll = false) {
     if (!this.#running) return;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#readyTimer);
     const until = Date.now() + ms;
     const text = code === 4008 ? "Reconnecting (too slow)" : `${what} — reconnecting`;
     this.#setState("reconnecting", text, code, until);
     this.#retryTimer = setTimeout(() => this.#connect(), ms);
+    if (poll && ms > readyPollMs) this.#readyTimer = setTimeout(() => this.#pollReady(what, code), readyPollMs);
+  }
+
+  async #pollReady(what, code) {
+    let ok = false;
+    try {
+      const resp = await fetch(this.#readyURL, { cache: "no-store", credentials: "omit" });
+      ok = resp.ok;
+    } catch {
+      // Still down.
+    }
+    if (!this.#running || this.#ws || this.state.name !== "reconnecting") return;
+    const left = this.state.until - Date.now();
+    if (!ok) {
+      if (left > readyPollMs) this.#readyTimer = setTimeout(() => this.#pollReady(what, code), readyPollMs);
+      return;
+    }
+    this.#attempt = 0;
+    this.#retry(retryAfterReady(Math.max(0, left)), "Service is back", code);
   }
 
   #online() {

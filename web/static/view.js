@@ -26,18 +26,38 @@ export function formatTime(ts) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-/** messageItem is one stored message; me is the viewer's username. */
-export function messageItem(m, me) {
+/**
+ * messageItem is one stored message; me is the viewer's username. The
+ * optional onEdit and onDelete handlers add the "edit" and "delete" buttons.
+ */
+export function messageItem(m, me, { onEdit, onDelete } = {}) {
+  const deleted = !!m.deleted;
+  const cls = "message" + (m.from === me ? " mine" : "") + (deleted ? " deleted" : "");
   return el(
     "li",
-    { className: "message" + (m.from === me ? " mine" : ""), testid: "message", data: { seq: String(m.seq), from: m.from } },
+    { className: cls, testid: "message", data: { seq: String(m.seq), from: m.from, deleted: String(deleted) } },
     el(
       "div",
       { className: "meta" },
       el("span", { className: "from", textContent: m.from }),
       el("time", { dateTime: m.ts, title: `${m.ts} · #${m.seq}`, textContent: formatTime(m.ts) }),
+      m.edited_at && !deleted && el("span", { className: "edited", testid: "edited", title: String(m.edited_at), textContent: "(edited)" }),
+      !deleted && onEdit && el("button", { type: "button", className: "link act", testid: "message-edit", textContent: "edit", on: { click: onEdit } }),
+      !deleted && onDelete && el("button", { type: "button", className: "link act", testid: "message-delete", textContent: "delete", on: { click: onDelete } }),
     ),
-    el("div", { className: "text", testid: "message-text", textContent: m.text }),
+    deleted
+      ? el("div", { className: "text tombstone", testid: "message-text", textContent: "This message was deleted." })
+      : el("div", { className: "text", testid: "message-text", textContent: m.text }),
+  );
+}
+
+/** eventItem is a member or room event of the stream, as one line. */
+export function eventItem(f, text) {
+  return el(
+    "li",
+    { className: "event", testid: "room-event", data: { seq: String(f.seq), change: f.change || f.type } },
+    el("span", { textContent: text }),
+    el("time", { dateTime: f.ts || "", textContent: f.ts ? " · " + formatTime(f.ts) : "" }),
   );
 }
 
@@ -68,7 +88,7 @@ export function pendingItem(p, me, { onRetry, onDiscard }) {
  */
 export function insertBySeq(ol, li, seq) {
   let after = ol.lastElementChild;
-  while (after && (after.dataset.testid !== "message" || Number(after.dataset.seq) > seq)) after = after.previousElementSibling;
+  while (after && (!after.dataset.seq || after.dataset.testid === "pending-message" || Number(after.dataset.seq) > seq)) after = after.previousElementSibling;
   if (after && Number(after.dataset.seq) === seq) return false;
   if (after) after.after(li);
   else ol.prepend(li);
@@ -77,28 +97,39 @@ export function insertBySeq(ol, li, seq) {
 
 /** roomListItem is a room of the server's list; clicking it joins. */
 export function roomListItem(room, onClick) {
+  const n = Number(room.last_seq) || 0;
   return el(
     "li",
     {},
     el(
       "button",
-      { type: "button", className: "room-link", testid: "room-item", data: { room: room.name }, on: { click: onClick } },
-      el("span", { textContent: "#" + room.name }),
-      el("span", { className: "count", textContent: String(room.last_seq), title: `${room.last_seq} messages` }),
+      { type: "button", className: "room-link", testid: "room-item", data: { room: room.name, kind: room.kind || "public" }, on: { click: onClick } },
+      el("span", { className: "name", textContent: "#" + room.name }),
+      room.kind === "private" && el("span", { className: "badge kind", textContent: "private" }),
+      el("span", { className: "count", testid: "room-count", textContent: String(n), title: `${n} events in the room's stream` }),
     ),
   );
 }
 
-/** joinedRoomItem is a room this page follows; clicking it opens it. */
-export function joinedRoomItem(name, isActive, onClick) {
-  const b = el("button", {
-    type: "button",
-    className: "room-link" + (isActive ? " active" : ""),
-    testid: "joined-room",
-    data: { room: name },
-    textContent: "#" + name,
-    on: { click: onClick },
-  });
+/**
+ * joinedRoomItem is a room this page follows or the user belongs to:
+ * {name, label, kind, unread, invited}; clicking it opens it.
+ */
+export function joinedRoomItem(item, isActive, onClick) {
+  const b = el(
+    "button",
+    {
+      type: "button",
+      className: "room-link" + (isActive ? " active" : "") + (item.unread > 0 ? " unread" : ""),
+      testid: "joined-room",
+      data: { room: item.name, kind: item.kind || "public", unread: String(item.unread || 0) },
+      on: { click: onClick },
+    },
+    el("span", { className: "name", textContent: item.label }),
+    item.kind === "private" && el("span", { className: "badge kind", textContent: "private" }),
+    item.invited && el("span", { className: "badge invited", testid: "invited-badge", textContent: "invited" }),
+    item.unread > 0 && el("span", { className: "badge", testid: "unread-badge", textContent: String(item.unread), title: `${item.unread} unread` }),
+  );
   if (isActive) b.setAttribute("aria-current", "true");
   return el("li", {}, b);
 }

@@ -4,26 +4,29 @@
 //   CHAT_WEB_URL         the running service, e.g. http://127.0.0.1:8080 (required)
 //   CHAT_WEB_SCREENSHOT  where to save a screenshot (default out/chat.png here)
 //   CHAT_WEB_CHROMIUM    the browser (default /usr/bin/chromium)
-//   CHAT_WEB_TIMEOUT_MS  the whole run's limit (default 80000)
+//   CHAT_WEB_TIMEOUT_MS  the whole run's limit (default 240000)
 //   CHAT_WEB_REPLAY_LIMIT the service's CHAT_WS_REPLAY_LIMIT (default 500)
 //
 // To restart the service, the script prints a line "RESTART" on stdout and
-// waits for a line "OK" on stdin. Progress goes to stdout as "step: …"; the
-// exit status is 0 only when every check passed.
+// waits for a line "OK" on stdin; "STOP" and "START" stop it and start it
+// again. The scenarios: this file's (log in, talk, resume after a restart,
+// refresh, revocation), polish.mjs (new users' rough edges, at desktop
+// and phone sizes) and v2.mjs (rooms, direct messages, moderation, edits,
+// unread counts, search; skipped against a service without them). Progress goes to stdout as "step: …"; the exit status is
+// 0 only when every check passed.
 
 import { chromium } from "playwright-core";
-import { createInterface } from "node:readline";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { assertEqual, base, checkTranscript, cspViolations, fail, login, messages, newPage, nextLine, opened, pageErrors, register, sendAcked, step, tid, typeAndSend, waitMembers, waitMessage, waitState, waitTyping } from "./lib.mjs";
+import { polish } from "./polish.mjs";
+import { v2 } from "./v2.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const base = process.env.CHAT_WEB_URL;
 const shotPath = resolve(process.env.CHAT_WEB_SCREENSHOT || resolve(here, "out", "chat.png"));
 const chromiumPath = process.env.CHAT_WEB_CHROMIUM || "/usr/bin/chromium";
-const totalMs = Number(process.env.CHAT_WEB_TIMEOUT_MS) || 80_000;
-// stepMs bounds each wait for something to show on a page.
-const stepMs = 15_000;
+const totalMs = Number(process.env.CHAT_WEB_TIMEOUT_MS) || 240_000;
 
 if (!base) {
   console.error("CHAT_WEB_URL is not set");
@@ -36,179 +39,6 @@ const killer = setTimeout(() => {
 }, totalMs);
 killer.unref();
 
-const stdinLines = createInterface({ input: process.stdin });
-const lineWaiters = [];
-const lineQueue = [];
-stdinLines.on("line", (l) => {
-  const w = lineWaiters.shift();
-  if (w) w(l.trim());
-  else lineQueue.push(l.trim());
-});
-function nextLine() {
-  if (lineQueue.length > 0) return Promise.resolve(lineQueue.shift());
-  return new Promise((res) => lineWaiters.push(res));
-}
-
-const t0 = Date.now();
-function step(text) {
-  console.log(`step: ${((Date.now() - t0) / 1000).toFixed(1)}s ${text}`);
-}
-
-function fail(text) {
-  throw new Error(text);
-}
-
-function assertEqual(got, want, what) {
-  const g = JSON.stringify(got);
-  const w = JSON.stringify(want);
-  if (g !== w) fail(`${what}: got ${g}, want ${w}`);
-}
-
-const pageErrors = [];
-
-// watch records what one page does: its WebSocket frames and errors.
-function watch(page, name) {
-  const log = { sent: [], received: [], sockets: [] };
-  page.on("pageerror", (err) => pageErrors.push(`${name}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error") console.log(`console ${name}: ${msg.text()}`);
-  });
-  page.on("websocket", (ws) => {
-    const n = log.sockets.length;
-    log.sockets.push(ws.url());
-    ws.on("framesent", (e) => log.sent.push({ n, frame: parse(e.payload) }));
-    ws.on("framereceived", (e) => log.received.push({ n, frame: parse(e.payload) }));
-  });
-  return log;
-}
-
-function parse(payload) {
-  try {
-    return JSON.parse(String(payload));
-  } catch {
-    return { unparsed: String(payload) };
-  }
-}
-
-// recordStates keeps every connection state the page shows in
-// window.__states ("name:code").
-const recordStates = () => {
-  window.__states = [];
-  document.addEventListener("DOMContentLoaded", () => {
-    const el = document.querySelector('[data-testid="conn-state"]');
-    const note = () => {
-      const s = `${el.dataset.state}:${el.dataset.code || ""}`;
-      if (window.__states[window.__states.length - 1] !== s) window.__states.push(s);
-    };
-    note();
-    new MutationObserver(note).observe(el, { attributes: true, attributeFilter: ["data-state", "data-code"] });
-  });
-};
-
-const opened = [];
-
-async function newPage(browser, name, path = "/") {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, locale: "en-GB" });
-  const page = await context.newPage();
-  page.setDefaultTimeout(stepMs);
-  await page.addInitScript(recordStates);
-  const log = watch(page, name);
-  const u = { name, context, page, log };
-  opened.push(u);
-  await page.goto(base + path);
-  return u;
-}
-
-const tid = (page, id) => page.getByTestId(id);
-
-async function waitState(u, state) {
-  await u.page.waitForSelector(`[data-testid="conn-state"][data-state="${state}"]`);
-}
-
-async function register(u, password) {
-  await tid(u.page, "register-username").fill(u.name);
-  await tid(u.page, "register-password").fill(password);
-  await tid(u.page, "register-submit").click();
-  await tid(u.page, "chat-view").waitFor({ state: "visible" });
-  await waitState(u, "connected");
-  assertEqual(await tid(u.page, "me").textContent(), u.name, `${u.name}: user shown after register`);
-}
-
-async function login(u, password) {
-  await tid(u.page, "login-username").fill(u.name);
-  await tid(u.page, "login-password").fill(password);
-  await tid(u.page, "login-submit").click();
-}
-
-async function members(u) {
-  return u.page.locator('[data-testid="members"] [data-testid="member"]').evaluateAll((els) => els.map((e) => e.dataset.user));
-}
-
-async function waitMembers(u, want) {
-  const sel = want.map((n) => `[data-testid="member"][data-user="${n}"]`);
-  await u.page.waitForFunction(
-    ([sels, count]) => sels.every((s) => document.querySelector(s)) && document.querySelectorAll('[data-testid="members"] [data-testid="member"]').length === count,
-    [sel, want.length],
-  );
-  assertEqual(await members(u), [...want].sort(), `${u.name}: members`);
-}
-
-async function messages(u) {
-  return u.page.locator('[data-testid="messages"] [data-testid="message"]').evaluateAll((els) =>
-    els.map((e) => ({ seq: Number(e.dataset.seq), from: e.dataset.from, text: e.querySelector('[data-testid="message-text"]').textContent })),
-  );
-}
-
-async function waitMessage(u, seq, text) {
-  const loc = u.page.locator(`[data-testid="messages"] [data-testid="message"][data-seq="${seq}"]`);
-  await loc.waitFor();
-  const got = await loc.getByTestId("message-text").textContent();
-  assertEqual(got, text, `${u.name}: text of message ${seq}`);
-}
-
-async function typeAndSend(u, text) {
-  const box = tid(u.page, "composer-input");
-  await box.pressSequentially(text, { delay: 5 });
-  await box.press("Enter");
-}
-
-// sendAcked sends a message and waits until the page shows it with its seq.
-async function sendAcked(u, text) {
-  await typeAndSend(u, text);
-  await u.page.waitForFunction(
-    (t) =>
-      Array.from(document.querySelectorAll('[data-testid="messages"] [data-testid="message"]')).some(
-        (e) => e.querySelector('[data-testid="message-text"]').textContent === t,
-      ) && !document.querySelector('[data-testid="pending-message"]'),
-    text,
-  );
-}
-
-async function waitTyping(u, text) {
-  await u.page.waitForFunction((t) => document.querySelector('[data-testid="typing"]').textContent === t, text);
-}
-
-// checkOrder asserts that a page shows exactly these texts, in seq order,
-// with seqs 1..n and no duplicate.
-async function checkTranscript(u, want) {
-  const got = await messages(u);
-  assertEqual(
-    got.map((m) => m.seq),
-    want.map((_, i) => i + 1),
-    `${u.name}: seqs shown`,
-  );
-  assertEqual(
-    got.map((m) => m.text),
-    want.map((w) => w.text),
-    `${u.name}: texts shown`,
-  );
-  assertEqual(
-    got.map((m) => m.from),
-    want.map((w) => w.from),
-    `${u.name}: senders shown`,
-  );
-}
-
 async function main() {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -217,6 +47,11 @@ async function main() {
   });
   try {
     await scenario(browser);
+    await polish(browser, resolve(dirname(shotPath)));
+    await v2(browser);
+    if (pageErrors.length > 0) fail(`uncaught page errors:\n${pageErrors.join("\n")}`);
+    const blocked = await cspViolations();
+    if (blocked.length > 0) fail(`blocked by the Content-Security-Policy:\n${blocked.join("\n")}`);
   } catch (err) {
     // Leave pictures of every page beside the screenshot for whoever debugs.
     mkdirSync(dirname(shotPath), { recursive: true });
@@ -377,8 +212,13 @@ async function scenario(browser) {
   await waitMessage(carol, 6, "live after the resume");
   await waitMembers(carol, ["alice", "bob", "carol"]);
 
-  const typingSent = alice.log.sent.filter((s) => s.frame.type === "typing" && s.frame.room === room).length;
-  assertEqual(typingSent, 1, "alice: typing frames sent while typing one message");
+  // One typing frame per 3 s at most, however slowly the text was typed (a
+  // loaded machine types slowly); the margin covers when frames are noted.
+  const typingAt = alice.log.sent.filter((s) => s.frame.type === "typing" && s.frame.room === room).map((s) => s.at);
+  if (typingAt.length === 0) fail("alice: no typing frame sent while typing");
+  for (let i = 1; i < typingAt.length; i++) {
+    if (typingAt[i] - typingAt[i - 1] < 2500) fail(`alice: typing frames ${typingAt[i] - typingAt[i - 1]} ms apart, want 3 s`);
+  }
 
   step("alice's access token is refreshed and handed to the open socket");
   const deadline = Date.now() + 20_000;
@@ -412,7 +252,6 @@ async function scenario(browser) {
   }
   assertEqual(await bob.page.evaluate(() => sessionStorage.getItem("chat.refresh_token")), null, "bob: refresh token after revocation");
 
-  if (pageErrors.length > 0) fail(`uncaught page errors:\n${pageErrors.join("\n")}`);
 
   mkdirSync(dirname(shotPath), { recursive: true });
   await alice.page.screenshot({ path: shotPath, fullPage: true });

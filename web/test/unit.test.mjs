@@ -1,13 +1,16 @@
 // Unit tests of the page's modules that need no browser: close-code policy,
-// back-off, room state (dedupe, order, gaps), refs, and the session's token
+// back-off, room state (dedupe, order, gaps, edits, events), permissions,
+// event sentences, refs, and the session's token
 // handling against a stubbed fetch. Run: node --test (from web/test).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { Session, REFRESH_KEY, refreshDelay } from "../static/api.js";
-import { backoffDelay, closePolicy, restartDelay, socketURL } from "../static/socket.js";
-import { RoomState, newRef, normalizeRoom, typingText } from "../static/rooms.js";
+import { backoffDelay, closePolicy, restartDelay, retryAfterReady, socketURL } from "../static/socket.js";
+import { RoomState, charCount, newRef, normalizeRoom, typingText } from "../static/rooms.js";
+import { canDeleteMessage, memberActions, roomActions } from "../static/perms.js";
+import { eventText, leftText } from "../static/events.js";
 
 test("closePolicy follows the contract's table", () => {
   const cases = [
@@ -259,4 +262,94 @@ test("Session: check tells expired, invalid, ok and unreachable apart", async (t
   assert.equal(await s.check(), "invalid_token");
   answer = "down";
   assert.equal(await s.check(), "network");
+});
+
+test("charCount counts code points, not UTF-16 units", () => {
+  assert.equal(charCount(""), 0);
+  assert.equal(charCount("abc"), 3);
+  assert.equal(charCount("é😀"), 2);
+  assert.equal(charCount("😀".repeat(4000)), 4000);
+});
+
+test("RoomState: edits, deletions and events move lastSeq and change what is held", () => {
+  const r = new RoomState("r");
+  r.onJoined({ last_seq: 0, members: [] });
+  r.addLive(msg(1));
+  r.addLive(msg(2, "alice"));
+  assert.equal(r.addChange({ type: "edit", room: "r", seq: 3, target: 1, text: "better", ts: "2026-11-25T08:00:00.000Z" }).text, "better");
+  assert.equal(r.messages.get(1).edited_at, "2026-11-25T08:00:00.000Z");
+  assert.equal(r.addEvent({ type: "member", room: "r", seq: 4, user: "carol", change: "joined" }), true);
+  assert.equal(r.addEvent({ type: "member", room: "r", seq: 4, user: "carol", change: "joined" }), false);
+  const d = r.addChange({ type: "delete", room: "r", seq: 5, target: 2, by: "alice" });
+  assert.deepEqual([d.deleted, d.text], [true, ""]);
+  assert.equal(r.addChange({ type: "edit", seq: 6, target: 99, text: "x" }), null, "a message not held");
+  assert.equal(r.lastSeq, 6);
+  assert.deepEqual(r.gaps, []);
+  assert.deepEqual(r.sorted().map((m) => m.seq), [1, 2, 4]);
+  assert.equal(r.newestMessageSeq(), 2);
+  // A replayed message shows its current state over what is held.
+  r.addLive({ ...msg(1), text: "", deleted: true });
+  assert.equal(r.messages.get(1).deleted, true);
+  r.addEvent({ type: "room", seq: 9, topic: "t" });
+  assert.deepEqual(r.gaps, [[7, 8]]);
+});
+
+test("roomActions follows the permission table", () => {
+  const pub = { name: "pub", kind: "public", member_count: 3 };
+  const priv = { name: "priv", kind: "private", member_count: 3 };
+  const dm = { name: "dm-x", kind: "direct", member_count: 2 };
+  const as = (role) => ({ username: "me", role, state: "member" });
+  assert.deepEqual(roomActions(pub, as("member")), ["leave"]);
+  assert.deepEqual(roomActions(pub, as("admin")), ["topic", "leave"]);
+  assert.deepEqual(roomActions(priv, as("admin")), ["invite", "topic", "leave"]);
+  assert.deepEqual(roomActions(priv, as("owner")), ["invite", "topic", "delete"], "an owner with others left cannot leave");
+  assert.deepEqual(roomActions({ ...priv, member_count: 1 }, as("owner")), ["invite", "topic", "leave", "delete"]);
+  assert.deepEqual(roomActions({ name: "general", kind: "public" }, as("owner")), ["topic", "leave"]);
+  assert.deepEqual(roomActions(dm, as("member")), ["leave"]);
+  assert.deepEqual(roomActions(pub, null), []);
+  assert.deepEqual(roomActions(priv, { username: "me", role: "member", state: "invited" }), []);
+});
+
+test("memberActions: only over a lower rank, never on oneself, none in direct rooms", () => {
+  const room = { name: "r", kind: "private" };
+  const me = (role) => ({ username: "me", role, state: "member" });
+  const m = (name, role, state = "member", muted_until = null) => ({ user: { id: name, username: name }, role, state, muted_until });
+  const now = Date.parse("2026-11-25T08:00:00.000Z");
+  assert.deepEqual(memberActions(room, me("member"), m("bob", "member"), now), []);
+  assert.deepEqual(memberActions(room, me("admin"), m("bob", "member"), now), ["kick", "ban", "mute"]);
+  assert.deepEqual(memberActions(room, me("admin"), m("ann", "admin"), now), []);
+  assert.deepEqual(memberActions(room, me("admin"), m("me", "admin"), now), []);
+  assert.deepEqual(memberActions(room, me("owner"), m("ann", "admin", "member", "2026-11-25T09:00:00.000Z"), now), ["kick", "ban", "unmute", "role:member", "role:owner"]);
+  assert.deepEqual(memberActions(room, me("owner"), m("bob", "member", "member", "2026-11-25T07:00:00.000Z"), now), ["kick", "ban", "mute", "role:admin", "role:owner"]);
+  assert.deepEqual(memberActions(room, me("owner"), m("eve", "member", "banned"), now), ["unban"]);
+  assert.deepEqual(memberActions(room, me("admin"), m("ivy", "member", "invited"), now), ["ban"]);
+  assert.deepEqual(memberActions({ name: "d", kind: "direct" }, me("member"), m("bob", "member"), now), []);
+});
+
+test("canDeleteMessage: the author, or a moderator over the author", () => {
+  const me = (role, state = "member") => ({ username: "me", role, state });
+  assert.equal(canDeleteMessage(me("member"), "me", "member"), true);
+  assert.equal(canDeleteMessage(me("member"), "bob", "member"), false);
+  assert.equal(canDeleteMessage(me("admin"), "bob", "member"), true);
+  assert.equal(canDeleteMessage(me("admin"), "bob", ""), true, "a former member counts as a member");
+  assert.equal(canDeleteMessage(me("admin"), "ann", "admin"), false);
+  assert.equal(canDeleteMessage(me("owner"), "ann", "admin"), true);
+  assert.equal(canDeleteMessage(null, "bob", "member"), false);
+});
+
+test("eventText and leftText read like sentences", () => {
+  assert.equal(eventText({ type: "member", change: "kicked", user: "bob", by: "ann", reason: "spam" }), "bob was removed by ann (spam)");
+  assert.equal(eventText({ type: "member", change: "joined", user: "bob" }), "bob joined");
+  assert.equal(eventText({ type: "member", change: "role", user: "bob", role: "admin", by: "ann" }), "bob is now admin (by ann)");
+  assert.equal(eventText({ type: "room", topic: "news", by: "ann" }), "ann set the topic: news");
+  assert.equal(eventText({ type: "room", topic: "", by: "ann" }), "ann cleared the topic");
+  assert.match(eventText({ type: "member", change: "muted", user: "bob", by: "ann", until: "2026-11-25T09:00:00.000Z" }), /^bob was muted by ann until /);
+  assert.equal(leftText("r", "kicked"), "You were removed from #r.");
+  assert.equal(leftText("r", "room_deleted"), "#r was deleted.");
+});
+
+test("retryAfterReady waits at most what was left, and at most a first back-off", () => {
+  assert.equal(retryAfterReady(200, () => 1), 200);
+  assert.equal(retryAfterReady(20_000, () => 0), 500);
+  assert.equal(retryAfterReady(20_000, () => 1), 1000);
 });
