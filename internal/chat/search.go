@@ -103,12 +103,17 @@ func ParseSearch(q string) (SearchQuery, error) {
 func IsWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // FoldWord folds a search word for comparison without case: each code
-// point lower-cased, and final sigma as sigma.
+// point lower-cased, and final sigma as sigma. The dotted capital I (U+0130)
+// is kept: FTS5 does not fold it, and its lower case depends on the
+// language.
 func FoldWord(w string) string {
 	return strings.Map(func(r rune) rune {
-		if r = unicode.ToLower(r); r == 'ς' {
+		switch r {
+		case 'İ':
+			return r
+		case 'ς':
 			return 'σ'
 		}
-		return r
+		return unicode.ToLower(r)
 	}, w)
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -37,6 +39,12 @@ func (db *DB) Search(ctx context.Context, s chat.Search) (chat.SearchPage, error
 		}
 	}
 	query, args := db.searchSQL(s, limit+1)
+	if db.dialect == DialectPostgres {
+		// An unnamed statement is planned with the query's own words, so
+		// PostgreSQL sees how common they are: a cached generic plan would
+		// guess, and scan all messages by id for a rare word.
+		args = append([]any{pgx.QueryExecModeExec}, args...)
+	}
 	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return chat.SearchPage{}, wrap("search", err)

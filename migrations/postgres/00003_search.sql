@@ -13,8 +13,10 @@
 -- [:alnum:] is letters and decimal digits whatever the database's locale,
 -- lower-cased under the same collation, and turned into lexemes as they are
 -- (the simple configuration's effect, without its parser). Final sigma is
--- folded to sigma (as FTS5 does) and a dotted capital I lower-cases to i (as
--- the service's query parser does). Words are cut to 201 code points (a search
+-- folded to sigma and the dotted capital I (U+0130) is kept as it is, as
+-- FTS5 and the service's query parser do (U+E000, a private-use character,
+-- is never part of a word, so it can stand in for U+0130 while lower()
+-- runs). Words are cut to 201 code points (a search
 -- word has at most 200, so a longer word still matches as a prefix and never
 -- exactly), which keeps each lexeme below PostgreSQL's limit of 2047 bytes.
 
@@ -23,7 +25,7 @@
 -- chat_search_fold lower-cases search words, in the index and in queries.
 CREATE FUNCTION chat_search_fold(t text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT replace(translate(lower(t COLLATE "und-x-icu"), U&'\03C2', U&'\03C3'), U&'i\0307', 'i') $$;
+AS $$ SELECT replace(translate(lower(replace(t, U&'\0130', U&'\E000') COLLATE "und-x-icu"), U&'\03C2', U&'\03C3'), U&'\E000', U&'\0130') $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
@@ -34,7 +36,7 @@ CREATE FUNCTION chat_search_vector(t text) RETURNS tsvector
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 SELECT array_to_tsvector(coalesce(array_agg(
-    replace(translate(lower(left(w, 201) COLLATE "und-x-icu"), U&'\03C2', U&'\03C3'), U&'i\0307', 'i')), '{}'))
+    replace(translate(lower(replace(left(w, 201), U&'\0130', U&'\E000') COLLATE "und-x-icu"), U&'\03C2', U&'\03C3'), U&'\E000', U&'\0130')), '{}'))
 FROM regexp_split_to_table(t COLLATE "und-x-icu", '[^[:alnum:]]+') AS w
 WHERE w <> ''
 $$;
