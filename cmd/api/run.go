@@ -161,6 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		Web:            web.FS(),
 		TrustedProxies: cfg.TrustedProxies,
+		Admins:         cfg.Admins,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

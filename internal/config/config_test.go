@@ -58,7 +58,7 @@ var contractVariables = []string{
 	"CHAT_WS_PING_INTERVAL", "CHAT_WS_PONG_TIMEOUT", "CHAT_WS_MAX_FRAME_BYTES",
 	"CHAT_WS_SEND_QUEUE", "CHAT_WS_REPLAY_LIMIT", "CHAT_WS_MAX_CONNS_PER_USER",
 	"CHAT_WS_MAX_ROOMS_PER_CONN", "CHAT_PRESENCE_MAX_MEMBERS", "CHAT_MAX_TEXT_CHARS",
-	"CHAT_RATE_MSGS", "CHAT_RATE_BURST", "CHAT_SHUTDOWN_DRAIN", "CHAT_SHUTDOWN_TIMEOUT",
+	"CHAT_RATE_MSGS", "CHAT_RATE_BURST", "CHAT_ADMINS", "CHAT_SHUTDOWN_DRAIN", "CHAT_SHUTDOWN_TIMEOUT",
 	"CHAT_LOG_LEVEL", "CHAT_LOG_FORMAT",
 }
 
@@ -127,6 +127,7 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_MAX_TEXT_CHARS", c.MaxTextChars, 4000},
 		{"CHAT_RATE_MSGS", c.RateMsgs, 10.0},
 		{"CHAT_RATE_BURST", c.RateBurst, 20},
+		{"CHAT_ADMINS", len(c.Admins), 0},
 		{"CHAT_SHUTDOWN_DRAIN", c.ShutdownDrain, time.Duration(0)},
 		{"CHAT_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, 15 * time.Second},
 		{"CHAT_LOG_LEVEL", c.LogLevelName, "info"},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // Limits checked by validate.
@@ -86,6 +88,16 @@ func (l *loader) validate(c *Config) {
 				"CHAT_MAX_TEXT_CHARS=%d needs at least %d, so that any valid text fits however it is escaped",
 				c.MaxTextChars, need))
 		}
+	}
+
+	// Server admins.
+	for i, a := range c.Admins {
+		u, err := chat.NormalizeUsername(strings.TrimSpace(a))
+		if err != nil {
+			l.invalid("CHAT_ADMINS", fmt.Sprintf("entry %q is not a username", a))
+			break
+		}
+		c.Admins[i] = u
 	}
 
 	// Shutdown.

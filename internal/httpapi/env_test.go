@@ -50,12 +50,14 @@ type envOptions struct {
 	ready              func(ctx context.Context) []string
 	ws                 http.Handler
 	web                fs.FS
+	admins             []string
 }
 
 // env is the real Echo handler on a real store and a real auth.Service.
 type env struct {
 	t      testing.TB
 	db     *store.DB
+	url    string // the database's, for storetest.OpenRaw
 	auth   *auth.Service
 	tokens *auth.Tokens
 	m      *metrics.Metrics
@@ -74,7 +76,8 @@ func forDialects(t *testing.T, f func(t *testing.T, dialect string)) {
 
 func newEnv(t testing.TB, dialect string, o envOptions) *env {
 	t.Helper()
-	db := storetest.Open(t, dialect)
+	url := storetest.URL(t, dialect)
+	db := storetest.OpenURL(t, dialect, url)
 	tokens, err := auth.NewTokens(auth.TokenOptions{Secret: []byte(testSecret), Leeway: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -111,8 +114,9 @@ func newEnv(t testing.TB, dialect string, o envOptions) *env {
 		Ready:        ready,
 		ServeMetrics: true,
 		Web:          o.web,
+		Admins:       o.admins,
 	})
-	return &env{t: t, db: db, auth: svc, tokens: tokens, m: m, h: h, logs: logs}
+	return &env{t: t, db: db, url: url, auth: svc, tokens: tokens, m: m, h: h, logs: logs}
 }
 
 // request is one HTTP request to an env.

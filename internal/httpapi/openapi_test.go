@@ -35,7 +35,6 @@ var notServedYet = []string{
 	"POST /api/v1/dms",
 	"GET /api/v1/users/{username}",
 	"GET /api/v1/me/rooms",
-	"GET /api/v1/search",
 	"POST /api/v1/admin/users/{username}/suspend",
 	"POST /api/v1/admin/users/{username}/unsuspend",
 }

@@ -42,6 +42,7 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/me", s.handleMe(), authed...)
 	api.GET("/rooms", s.handleRooms(), authed...)
 	api.GET("/rooms/:room/messages", s.handleMessages(), authed...)
+	api.GET("/search", s.handleSearch(), authed...)
 
 	if s.opt.Web != nil {
 		s.webRoutes(e, s.opt.Web)

@@ -36,6 +36,7 @@ type Store interface {
 	Room(ctx context.Context, name string) (chat.Room, error)
 	Rooms(ctx context.Context, after string, limit int) ([]chat.Room, bool, error)
 	History(ctx context.Context, room string, before int64, limit int) ([]chat.Message, bool, error)
+	Search(ctx context.Context, s chat.Search) (chat.SearchPage, error)
 }
 
 // Options configure the server.
@@ -54,6 +55,8 @@ type Options struct {
 	// Web is the static web client served at /; nil serves nothing there.
 	Web            fs.FS
 	TrustedProxies []netip.Prefix
+	// Admins holds the usernames of the server admins (CHAT_ADMINS).
+	Admins []string
 }
 
 // server holds what the handlers close over.

@@ -54,6 +54,8 @@ type Metrics struct {
 	HTTPRequests *prometheus.CounterVec
 	HTTPDuration *prometheus.HistogramVec
 
+	SearchDuration prometheus.Histogram
+
 	disconnects map[int]prometheus.Counter
 	otherClose  prometheus.Counter
 	// RateLimitedWS, RateLimitedLogin and RateLimitedRegister are the
@@ -104,6 +106,8 @@ func New() *Metrics {
 		HTTPRequests:    f.counterVec("chat_http_requests_total", "HTTP requests, by method, route template and status code.", "method", "route", "code"),
 		HTTPDuration: f.histogramVec("chat_http_request_duration_seconds", "HTTP request latency, by method and route template.",
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "method", "route"),
+		SearchDuration: f.histogram("chat_search_duration_seconds", "Time to answer a message search, from the parsed query to the page.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
 	}
 	m.disconnects = make(map[int]prometheus.Counter, len(chat.CloseCodes))
 	for _, c := range chat.CloseCodes {

@@ -50,7 +50,13 @@ func URL(t testing.TB, dialect string) string {
 // it at the end of the test.
 func Open(t testing.TB, dialect string) *store.DB {
 	t.Helper()
-	u := URL(t, dialect)
+	return OpenURL(t, dialect, URL(t, dialect))
+}
+
+// OpenURL opens a store on the database at u (a URL from URL) and closes
+// it at the end of the test.
+func OpenURL(t testing.TB, dialect, u string) *store.DB {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := store.Open(ctx, u, store.Options{})
