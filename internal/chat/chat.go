@@ -23,6 +23,9 @@ type User struct {
 	ID        string    `json:"id"`
 	Username  string    `json:"username"`
 	CreatedAt time.Time `json:"-"`
+	// SuspendedAt is when a server admin suspended the user, zero when the
+	// account is in good standing.
+	SuspendedAt time.Time `json:"-"`
 }
 
 // Room is a chat room. LastSeq is the seq of its newest stream event, 0
@@ -104,14 +107,34 @@ func (m Message) EventKind() string {
 // of the stream.
 func (m Message) IsMessage() bool { return m.Kind == "" || m.Kind == StreamMessage }
 
-// NewMessage is a message about to be stored. Ref is the client's
-// idempotency key, unique per user.
+// NewMessage is a stream event about to be stored: a message by default,
+// or an edit, a deletion, a member or a room event by Kind. UserID and
+// Username are who causes it (the sender, the editor, the `by`). Ref is the
+// client's idempotency key, unique per user.
 type NewMessage struct {
 	Room     string
 	UserID   string
 	Username string
 	Text     string
 	Ref      string
+
+	// Kind is "" or StreamMessage for a message, else StreamEdit,
+	// StreamDelete, StreamMember or StreamRoom.
+	Kind string
+	// Target is the seq of the message an edit or a delete applies to.
+	Target int64
+	// Member and MemberName name the user a member event concerns.
+	Member     string
+	MemberName string
+	// Change is a member event's change; Role the role of ChangeRole (and
+	// of ChangeInvited, unused); Until the end of ChangeMuted.
+	Change string
+	Role   string
+	Until  time.Time
+	// Reason is the moderator's reason, "" when none.
+	Reason string
+	// Topic is a room event's new topic.
+	Topic string
 }
 
 // Session is the chain of refresh tokens that started at one login.
