@@ -191,7 +191,7 @@ func TestMemberEvents(t *testing.T) {
 			ev.From != "owner" || ev.Reason != "calm down" || ev.Until.IsZero() {
 			t.Fatalf("stored mute %+v", ev)
 		}
-		// A joined member's read marker starts at the join's seq.
+		// An unban ends the membership altogether.
 		if mb, _ := db.Membership(ctx, "ops", bob.ID); mb.State != "" {
 			t.Fatalf("bob %+v", mb)
 		}
