@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // Limits checked by validate.
@@ -87,6 +89,17 @@ func (l *loader) validate(c *Config) {
 				c.MaxTextChars, need))
 		}
 	}
+
+	// Rooms.
+	for i, name := range c.Admins {
+		u, err := chat.NormalizeUsername(strings.TrimSpace(name))
+		if err != nil {
+			l.invalid("CHAT_ADMINS", fmt.Sprintf("%q is not a username", name))
+			break
+		}
+		c.Admins[i] = u
+	}
+	l.check("CHAT_RECEIPTS_MAX_MEMBERS", c.ReceiptsMaxMembers > 0)
 
 	// Shutdown.
 	l.check("CHAT_SHUTDOWN_DRAIN", c.ShutdownDrain >= 0)
