@@ -49,6 +49,9 @@ type envOptions struct {
 	ready              func(ctx context.Context) []string
 	ws                 http.Handler
 	web                fs.FS
+	admins             []string
+	roomCreateRate     auth.Rate
+	notifier           httpapi.Notifier
 }
 
 // env is the real Echo handler on a real store and a real auth.Service.
@@ -110,6 +113,9 @@ func newEnv(t testing.TB, dialect string, o envOptions) *env {
 		Ready:        ready,
 		ServeMetrics: true,
 		Web:          o.web,
+		Admins:       o.admins,
+		RoomCreate:   auth.NewMemThrottle(o.roomCreateRate, nil),
+		Notifier:     o.notifier,
 	})
 	return &env{t: t, db: db, auth: svc, tokens: tokens, m: m, h: h, logs: logs}
 }
