@@ -2,13 +2,9 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/chatsvc/chat/internal/chat"
 )
@@ -67,8 +63,18 @@ type msgRow struct {
 	text, ref  string // ref "" is stored as NULL
 }
 
-// Append stores one message and returns it with its room seq, id and
-// timestamp (the wall clock of its transaction, in milliseconds).
+// Append stores one stream event and returns it with its room seq, id and
+// timestamp (the wall clock of its transaction, in milliseconds). A message
+// (m.Kind "" or message) also gets the room's next ord. Other kinds take
+// the room's next seq in the same transactions, through the same committer:
+// an edit (only of a live message by the editor: else
+// chat.ErrMessageNotFound or chat.ErrForbidden) changes the message's text
+// and edited_at and returns the event with ID the message's id; a delete
+// clears the text of the message and of its edits and marks it deleted; a
+// member event changes the membership (see planMember) and a room event the
+// topic. A member event that would change nothing stores nothing and
+// returns a Message with Seq 0 and no error. Authorization is the caller's
+// (chat.Authorize).
 //
 // Concurrent calls are written by a single committer goroutine in one
 // transaction per batch: a batch is whatever is queued when the previous
@@ -76,9 +82,9 @@ type msgRow struct {
 // after its own transaction committed. Seqs are assigned inside the
 // transaction, per room, gapless and increasing.
 //
-// Sending is idempotent per (UserID, Ref) for 24 h: when the pair is already
-// stored, Append stores nothing and returns the stored message with
-// dup = true if Room and Text are equal, chat.ErrRefConflict if they differ;
+// Sending is idempotent per (UserID, Ref) for 24 h, for every kind: when the
+// pair is already stored, Append stores nothing and returns the stored event
+// with dup = true if Room, kind, Target and Text are equal, chat.ErrRefConflict if they differ;
 // the same holds for two sends of one pair in the same batch. A room that was
 // never created is chat.ErrNotFound. A database failure fails the calls of
 // its batch with a wrapped error; an item the database refuses fails alone.
@@ -297,97 +303,6 @@ func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, 
 	}
 	db.countStored(reqs, res, len(inserts))
 	return res, nil
-}
-
-// batchKeys returns the batch's rooms, sorted so that concurrent batches of
-// other processes lock them in the same order and cannot deadlock, and its
-// distinct ref keys.
-func batchKeys(reqs []*appendReq) ([]string, []refKey) {
-	var (
-		rooms     []string
-		keys      []refKey
-		seenRooms = make(map[string]bool)
-		seen      = make(map[refKey]bool)
-	)
-	for _, r := range reqs {
-		if !seenRooms[r.m.Room] {
-			seenRooms[r.m.Room] = true
-			rooms = append(rooms, r.m.Room)
-		}
-		if k := (refKey{r.m.UserID, r.m.Ref}); k.ref != "" && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(rooms)
-	return rooms, keys
-}
-
-// insertMessages assigns seqs and ords to the messages at inserts and
-// stores them.
-func (db *DB) insertMessages(ctx context.Context, tx *sql.Tx, reqs []*appendReq, inserts []int, rooms []string, counts map[string]int64, res []appendResult, now time.Time) error {
-	names := make([]string, 0, len(counts))
-	for _, name := range rooms {
-		if counts[name] > 0 {
-			names = append(names, name)
-		}
-	}
-	ns := make([]int64, len(names))
-	for j, name := range names {
-		ns[j] = counts[name]
-	}
-	last, err := db.app.bump(ctx, tx, names, ns, db.arg(now))
-	if err != nil {
-		return fmt.Errorf("assign seqs: %w", err)
-	}
-	next := make(map[string]seqOrd, len(names))
-	for _, name := range names {
-		l, ok := last[name]
-		if !ok {
-			return fmt.Errorf("assign seqs: room %q is gone", name)
-		}
-		next[name] = seqOrd{seq: l.seq - counts[name] + 1, ord: l.ord - counts[name] + 1}
-	}
-	rows := make([]msgRow, len(inserts))
-	for j, i := range inserts {
-		m := reqs[i].m
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("new message id: %w", err)
-		}
-		n := next[m.Room]
-		next[m.Room] = seqOrd{seq: n.seq + 1, ord: n.ord + 1}
-		res[i].msg = chat.Message{Room: m.Room, Seq: n.seq, ID: id.String(), FromID: m.UserID, From: m.Username, Text: m.Text, TS: now}
-		rows[j] = msgRow{room: m.Room, seq: n.seq, ord: n.ord, id: res[i].msg.ID, userID: m.UserID, text: m.Text, ref: m.Ref}
-	}
-	if err := db.app.insert(ctx, tx, rows, db.arg(now)); err != nil {
-		return fmt.Errorf("insert messages: %w", err)
-	}
-	return nil
-}
-
-// countStored updates the metrics of a committed batch.
-func (db *DB) countStored(reqs []*appendReq, res []appendResult, messages int) {
-	if db.metrics == nil {
-		return
-	}
-	db.metrics.StoreBatchSize.Observe(float64(len(reqs)))
-	db.metrics.MessagesStored.Add(float64(messages))
-	for i, r := range reqs {
-		if !isMessage(r.m) && res[i].err == nil && !res[i].dup && res[i].msg.Seq > 0 {
-			db.metrics.RoomEventStored(r.m.Kind)
-		}
-	}
-}
-
-// isMessage reports whether m is a chat message rather than another event.
-func isMessage(m chat.NewMessage) bool { return m.Kind == "" || m.Kind == chat.StreamMessage }
-
-// isChatError reports whether err is one of the chat error kinds: an
-// outcome for its item, not a failure of the transaction.
-func isChatError(err error) bool {
-	var ce *chat.Error
-	return errors.As(err, &ce)
 }
 
 // sameRef is the outcome of sending m with a ref that held already holds:

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
 )
 
@@ -240,6 +243,29 @@ func TestTopicEvent(t *testing.T) {
 		got, _, _ := db.After(ctx, "general", 0, 0, 10)
 		if len(got) != 1 || got[0].Kind != chat.StreamRoom || got[0].Topic != "news" {
 			t.Fatalf("replayed %+v", got)
+		}
+	})
+}
+
+func TestRoomEventMetrics(t *testing.T) {
+	eachDialectURL(t, func(t *testing.T, url string) {
+		m := metrics.New()
+		db := mustOpen(t, url, store.Options{Metrics: m})
+		defer db.Close()
+		alice, bob := mustUser(t, db, "alice"), mustUser(t, db, "bob")
+		msg := mustAppend(t, db, send(alice, "general", "x"))
+		mustEvent(t, db, edit(alice, "general", msg.Seq, "y", ""))
+		mustEvent(t, db, member(alice, bob, "general", chat.ChangeBanned))
+		mustEvent(t, db, member(alice, bob, "general", chat.ChangeBanned)) // no change, not counted
+		mustEvent(t, db, del(alice, "general", msg.Seq, ""))
+		want := map[string]float64{"edit": 1, "delete": 1, "member": 1, "room": 0}
+		for kind, n := range want {
+			if got := testutil.ToFloat64(m.RoomEventsStored.WithLabelValues(kind)); got != n {
+				t.Errorf("chat_room_events_stored_total{kind=%q} = %v, want %v", kind, got, n)
+			}
+		}
+		if got := testutil.ToFloat64(m.MessagesStored); got != 1 {
+			t.Errorf("chat_messages_stored_total = %v, want 1", got)
 		}
 	})
 }
