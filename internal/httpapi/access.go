@@ -89,3 +89,13 @@ func (s *server) count(action string) {
 		s.m.Moderation(action)
 	}
 }
+
+// append stores a stream event. A room deleted since the handler read it
+// is room_not_found.
+func (s *server) append(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
+	ev, dup, err := s.opt.Store.Append(ctx, m)
+	if errors.Is(err, chat.ErrNotFound) {
+		return chat.Message{}, false, chat.ErrRoomNotFound
+	}
+	return ev, dup, err
+}

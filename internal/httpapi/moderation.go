@@ -90,7 +90,7 @@ func (s *server) moderate(c echo.Context, ra roomAccess, who caller, action chat
 	case chat.ActRole:
 		ev.Role = req.Role
 	}
-	stored, _, err := s.opt.Store.Append(ctx, ev)
+	stored, _, err := s.append(ctx, ev)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (s *server) leave(c echo.Context, ra roomAccess, who caller, req moderation
 		}
 		return c.NoContent(http.StatusNoContent)
 	}
-	stored, _, err := s.opt.Store.Append(ctx, chat.NewMessage{Room: ra.room.Name, UserID: who.user.ID,
+	stored, _, err := s.append(ctx, chat.NewMessage{Room: ra.room.Name, UserID: who.user.ID,
 		Username: who.user.Username, Kind: chat.StreamMember, Member: who.user.ID, MemberName: who.user.Username,
 		Change: chat.ChangeLeft, Reason: req.Reason})
 	if err != nil {

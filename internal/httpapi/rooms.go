@@ -110,7 +110,7 @@ func (s *server) handlePatchRoom() echo.HandlerFunc {
 			return err
 		}
 		ctx := c.Request().Context()
-		ev, _, err := s.opt.Store.Append(ctx, chat.NewMessage{Room: ra.room.Name, UserID: who.user.ID,
+		ev, _, err := s.append(ctx, chat.NewMessage{Room: ra.room.Name, UserID: who.user.ID,
 			Username: who.user.Username, Kind: chat.StreamRoom, Topic: *req.Topic})
 		if err != nil {
 			return err
