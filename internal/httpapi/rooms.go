@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -131,7 +132,9 @@ func (s *server) handleDeleteRoom() echo.HandlerFunc {
 			return err
 		}
 		ctx := c.Request().Context()
-		if _, err := s.opt.Store.DeleteRoom(ctx, ra.room.Name); err != nil {
+		if _, err := s.opt.Store.DeleteRoom(ctx, ra.room.Name); errors.Is(err, chat.ErrNotFound) {
+			return chat.ErrRoomNotFound
+		} else if err != nil {
 			return err
 		}
 		s.count("delete_room")
