@@ -37,7 +37,7 @@ LIMIT $2`
 // MyRooms returns the rooms the user is a member of or invited to, the most
 // recently active first, at most chat.MaxMyRooms: each with the user's role,
 // state, read marker, unread count and the newest message that is not
-// deleted. A direct room the user left is left out until a message newer
+// deleted (for an invitation, 0 and none). A direct room the user left is left out until a message newer
 // than the leave is stored in it.
 func (db *DB) MyRooms(ctx context.Context, userID string) ([]chat.MyRoom, error) {
 	rows, err := db.r.QueryContext(ctx, fmt.Sprintf(myRoomsQuery, db.q.deleted), userID, chat.MaxMyRooms)
@@ -60,7 +60,8 @@ func (db *DB) MyRooms(ctx context.Context, userID string) ([]chat.MyRoom, error)
 		if hidden > 0 && lm.Seq <= hidden {
 			continue
 		}
-		if lm.Seq > 0 {
+		// An invited user reads nothing of the room before joining.
+		if lm.Seq > 0 && mr.State == chat.StateMember {
 			lm.Room = mr.Room.Name
 			mr.LastMessage = &lm
 		}

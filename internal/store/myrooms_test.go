@@ -72,10 +72,12 @@ func TestMyRoomsUnread(t *testing.T) {
 			t.Fatalf("a marker moved back: %+v", r)
 		}
 
-		// Most recently active first; an invitation is listed with 0 unread.
+		// Most recently active first; an invitation is listed with 0 unread
+		// and no message.
+		mustAppend(t, db, send(alice, "b", "before bob"))
 		mustEvent(t, db, member(alice, bob, "b", chat.ChangeInvited))
 		rs, _ := db.MyRooms(ctx, bob.ID)
-		if len(rs) != 2 || rs[0].Room.Name != "b" || rs[0].State != chat.StateInvited || rs[0].Unread != 0 {
+		if len(rs) != 2 || rs[0].Room.Name != "b" || rs[0].State != chat.StateInvited || rs[0].Unread != 0 || rs[0].LastMessage != nil {
 			t.Fatalf("bob's rooms %+v, want b (invited) first", rs)
 		}
 
