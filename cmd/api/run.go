@@ -87,6 +87,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer nb.close()
 	var hub *ws.Hub
+	// roomCreate counts the rooms each user makes (CHAT_ROOM_CREATE_RATE):
+	// over REST here, and by joins of unknown names once the hub takes it.
+	roomCreate := nb.throttle("room-create", cfg.RoomCreateRate)
 	authSvc := auth.NewService(auth.ServiceOptions{
 		Store:             db,
 		Tokens:            tokens,
@@ -162,6 +165,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Web:            web.FS(),
 		TrustedProxies: cfg.TrustedProxies,
 		Admins:         cfg.Admins,
+		RoomCreate:     roomCreate,
+		Notifier:       hubNotifier{hub: hub, auth: authSvc},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -43,6 +43,15 @@ type Store interface {
 	Session(ctx context.Context, id string) (chat.Session, error)
 }
 
+// SuspensionStore is an optional Store capability: a Store that has it
+// lets Refresh answer account_suspended for a suspended user's refresh
+// token (whose session the suspension revoked) instead of invalid_token.
+type SuspensionStore interface {
+	// SuspendedByRefresh reports whether the user of the session of the
+	// refresh token with hash is suspended; false for an unknown token.
+	SuspendedByRefresh(ctx context.Context, hash []byte) (bool, error)
+}
+
 // ServiceOptions configures a Service. Store, Tokens and Hasher are
 // required; a nil throttle is off.
 type ServiceOptions struct {
@@ -226,7 +235,8 @@ func (s *Service) Register(ctx context.Context, username, password, clientIP str
 	return u, nil
 }
 
-// Login checks a username and password and starts a session. Errors:
+// Login checks a username and password and starts a session. A suspended
+// user with the right password gets account_suspended. Errors:
 // too_many_attempts (per client IP, or after too many failures for this
 // username from this IP, even with the right password), invalid_request
 // (a username or password that no account can have), invalid_credentials
@@ -297,6 +307,9 @@ func (s *Service) login(ctx context.Context, username, password, clientIP string
 		return pair, chat.User{}, loginFailure, errInvalidCredentials
 	}
 
+	if !u.SuspendedAt.IsZero() {
+		return pair, chat.User{}, loginFailure, chat.ErrAccountSuspended
+	}
 	if err := s.loginT.Reset(ctx, key); err != nil {
 		// The login is good; a stale failure count only shortens this
 		// pair's allowance until its window ends.
@@ -342,6 +355,7 @@ func wholeSeconds(d time.Duration) int64 {
 }
 
 // Refresh spends refreshToken and returns a new pair in the same session.
+// A token of a suspended user is account_suspended.
 // An unknown, expired, revoked or spent token is invalid_token; a spent one
 // also revokes its session (the token was stolen or replayed), evicts it and
 // reports it to OnRevoke.
@@ -363,6 +377,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (chat.TokenP
 func (s *Service) refresh(ctx context.Context, refreshToken string) (chat.TokenPair, string, error) {
 	if refreshToken == "" || len(refreshToken) > maxRefreshTokenLen {
 		return chat.TokenPair{}, refreshInvalid, chat.ErrInvalidToken
+	}
+	if sc, ok := s.store.(SuspensionStore); ok {
+		suspended, err := sc.SuspendedByRefresh(ctx, HashRefreshToken(refreshToken))
+		if err != nil {
+			return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: %w", err)
+		}
+		if suspended {
+			return chat.TokenPair{}, refreshInvalid, chat.ErrAccountSuspended
+		}
 	}
 	next, nextHash, err := NewRefreshToken()
 	if err != nil {

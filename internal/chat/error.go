@@ -25,6 +25,14 @@ const (
 	CodeOriginNotAllowed   = "origin_not_allowed"
 	CodeTooManyConnections = "too_many_connections"
 	CodeUnavailable        = "unavailable"
+	// Codes of rooms v2.
+	CodeRoomExists        = "room_exists"
+	CodeUserNotFound      = "user_not_found"
+	CodeForbidden         = "forbidden"
+	CodeOwnerMustTransfer = "owner_must_transfer"
+	CodeAccountSuspended  = "account_suspended"
+	CodeMuted             = "muted"
+	CodeMessageNotFound   = "message_not_found"
 
 	// Codes shared by REST and WebSocket.
 	CodeInvalidRoom = "invalid_room"
@@ -94,4 +102,25 @@ var (
 	ErrInvalidToken = &Error{Code: CodeInvalidToken, Message: "token is invalid"}
 	// ErrTokenExpired reports an access token past its expiry.
 	ErrTokenExpired = &Error{Code: CodeTokenExpired, Message: "token has expired"}
+	// ErrRoomNotFound reports a room that does not exist for the caller:
+	// never created, deleted, or private or direct and not theirs to see.
+	ErrRoomNotFound = &Error{Code: CodeRoomNotFound, Message: "no room of that name"}
+	// ErrRoomExists reports a room name already held by a room, deleted
+	// ones included.
+	ErrRoomExists = &Error{Code: CodeRoomExists, Message: "a room of that name exists or existed"}
+	// ErrUserNotFound reports an unknown username.
+	ErrUserNotFound = &Error{Code: CodeUserNotFound, Message: "no user of that name"}
+	// ErrNotMember reports an action on a user who is not a member of the
+	// room.
+	ErrNotMember = &Error{Code: CodeUserNotFound, Message: "the user is not a member of this room"}
+	// ErrForbidden reports an action the caller may not take.
+	ErrForbidden = &Error{Code: CodeForbidden, Message: "not allowed"}
+	// ErrMuted reports a send, edit or typing while muted.
+	ErrMuted = &Error{Code: CodeMuted, Message: "you are muted in this room"}
+	// ErrOwnerMustTransfer reports an owner leaving while other members remain.
+	ErrOwnerMustTransfer = &Error{Code: CodeOwnerMustTransfer, Message: "the owner must hand the room over before leaving"}
+	// ErrMessageNotFound reports a seq that is not a live message of the room.
+	ErrMessageNotFound = &Error{Code: CodeMessageNotFound, Message: "no message with that seq"}
+	// ErrAccountSuspended reports a suspended user's login or refresh.
+	ErrAccountSuspended = &Error{Code: CodeAccountSuspended, Message: "the account is suspended"}
 )

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -109,4 +110,76 @@ func ValidRef(ref string) bool {
 		}
 	}
 	return true
+}
+
+// Limits of rooms v2.
+const (
+	// DMPrefix starts the names reserved for direct rooms.
+	DMPrefix = "dm-"
+	// MaxTopicChars is the longest topic, in code points.
+	MaxTopicChars = 500
+	// MaxReasonChars is the longest moderation reason, in code points.
+	MaxReasonChars = 500
+	// MaxMute is the longest mute.
+	MaxMute = 720 * time.Hour
+)
+
+// NormalizeNewRoom normalises the name of a room about to be created by a
+// user: NormalizeRoom, and names starting with "dm-" are refused, since they
+// are reserved for direct rooms. Errors are CodeInvalidRoom.
+func NormalizeNewRoom(s string) (string, error) {
+	name, err := NormalizeRoom(s)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(name, DMPrefix) {
+		return "", Errorf(CodeInvalidRoom, "room names starting with dm- are reserved for direct rooms")
+	}
+	return name, nil
+}
+
+// ValidateTopic checks a room topic: valid UTF-8, 0 to 500 code points, no
+// control characters other than tab. Errors are CodeInvalidRequest.
+func ValidateTopic(topic string) error {
+	return validateLine("topic", topic, MaxTopicChars)
+}
+
+// ValidateReason checks a moderation reason like a topic.
+func ValidateReason(reason string) error {
+	return validateLine("reason", reason, MaxReasonChars)
+}
+
+func validateLine(what, s string, maxChars int) error {
+	if !utf8.ValidString(s) {
+		return Errorf(CodeInvalidRequest, "%s is not valid UTF-8", what)
+	}
+	n := 0
+	for _, r := range s {
+		n++
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return Errorf(CodeInvalidRequest, "%s contains a control character", what)
+		}
+	}
+	if n > maxChars {
+		return Errorf(CodeInvalidRequest, "%s is longer than %d characters", what, maxChars)
+	}
+	return nil
+}
+
+// ParseMute parses a mute duration in Go syntax: positive and at most
+// 720h. Errors are CodeInvalidRequest.
+func ParseMute(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > MaxMute {
+		return 0, Errorf(CodeInvalidRequest, "duration must be a Go duration above 0 and at most 720h, such as 10m or 24h")
+	}
+	return d, nil
+}
+
+// ValidateRole checks a role name a client sent.
+func ValidateRole(role string) error {
+	if Rank(role) == 0 {
+		return Errorf(CodeInvalidRequest, "role must be owner, admin or member")
+	}
+	return nil
 }

@@ -1,5 +1,7 @@
 package chat
 
+import "time"
+
 // Wire types: the JSON shapes of the public contract, shared by the server
 // and its clients.
 
@@ -12,20 +14,51 @@ type UserJSON struct {
 
 // RoomJSON is the REST shape of a Room.
 type RoomJSON struct {
-	Name      string `json:"name"`
-	CreatedAt string `json:"created_at"`
-	LastSeq   int64  `json:"last_seq"`
+	Name        string  `json:"name"`
+	CreatedAt   string  `json:"created_at"`
+	LastSeq     int64   `json:"last_seq"`
+	Kind        string  `json:"kind"`
+	Topic       string  `json:"topic"`
+	Owner       *string `json:"owner"`
+	MemberCount int64   `json:"member_count"`
 }
 
-// MessageJSON is the REST shape of a Message.
+// MessageJSON is the REST shape of a Message of kind message.
 type MessageJSON struct {
-	Room   string `json:"room"`
-	Seq    int64  `json:"seq"`
-	ID     string `json:"id"`
-	From   string `json:"from"`
-	FromID string `json:"from_id"`
-	Text   string `json:"text"`
-	TS     string `json:"ts"`
+	Room     string  `json:"room"`
+	Seq      int64   `json:"seq"`
+	ID       string  `json:"id"`
+	From     string  `json:"from"`
+	FromID   string  `json:"from_id"`
+	Text     string  `json:"text"`
+	TS       string  `json:"ts"`
+	EditedAt *string `json:"edited_at"`
+	Deleted  bool    `json:"deleted"`
+}
+
+// MemberUserJSON is the user part of a MemberJSON.
+type MemberUserJSON struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// MemberJSON is the REST shape of a Member.
+type MemberJSON struct {
+	User       MemberUserJSON `json:"user"`
+	Role       string         `json:"role"`
+	State      string         `json:"state"`
+	MutedUntil *string        `json:"muted_until"`
+	Since      string         `json:"since"`
+}
+
+// MyRoomJSON is the REST shape of a MyRoom.
+type MyRoomJSON struct {
+	Room        RoomJSON     `json:"room"`
+	Role        string       `json:"role"`
+	State       string       `json:"state"`
+	LastRead    int64        `json:"last_read"`
+	Unread      int64        `json:"unread"`
+	LastMessage *MessageJSON `json:"last_message"`
 }
 
 // TokenPair is the answer to a login or a refresh.
@@ -55,10 +88,55 @@ func (u User) JSON() UserJSON {
 
 // JSON returns the REST shape of r.
 func (r Room) JSON() RoomJSON {
-	return RoomJSON{Name: r.Name, CreatedAt: FormatTime(r.CreatedAt), LastSeq: r.LastSeq}
+	kind := r.Kind
+	if kind == "" {
+		kind = KindPublic
+	}
+	return RoomJSON{
+		Name: r.Name, CreatedAt: FormatTime(r.CreatedAt), LastSeq: r.LastSeq,
+		Kind: kind, Topic: r.Topic, Owner: optString(r.Owner), MemberCount: r.MemberCount,
+	}
+}
+
+// JSON returns the REST shape of m, a message.
+func (m Message) JSON() MessageJSON {
+	return MessageJSON{
+		Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text,
+		TS: FormatTime(m.TS), EditedAt: optTime(m.EditedAt), Deleted: m.Deleted,
+	}
 }
 
 // JSON returns the REST shape of m.
-func (m Message) JSON() MessageJSON {
-	return MessageJSON{Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text, TS: FormatTime(m.TS)}
+func (m Member) JSON() MemberJSON {
+	return MemberJSON{
+		User: MemberUserJSON{ID: m.UserID, Username: m.Username},
+		Role: m.Role, State: m.State, MutedUntil: optTime(m.MutedUntil), Since: FormatTime(m.Since),
+	}
+}
+
+// JSON returns the REST shape of r.
+func (r MyRoom) JSON() MyRoomJSON {
+	out := MyRoomJSON{Room: r.Room.JSON(), Role: r.Role, State: r.State, LastRead: r.LastRead, Unread: r.Unread}
+	if r.LastMessage != nil {
+		m := r.LastMessage.JSON()
+		out.LastMessage = &m
+	}
+	return out
+}
+
+// optString returns nil for "" and &s otherwise.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// optTime returns nil for the zero time and the formatted time otherwise.
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := FormatTime(t)
+	return &s
 }

@@ -63,8 +63,10 @@ type Config struct {
 	RateMsgs           float64       `env:"CHAT_RATE_MSGS" envDefault:"10" accepts:"a positive number of frames a second such as 10 or 0.5"`
 	RateBurst          int           `env:"CHAT_RATE_BURST" envDefault:"20" accepts:"an integer of at least 1 such as 20"`
 
-	// Server admins: usernames, lower-cased.
-	Admins []string `env:"CHAT_ADMINS" accepts:"empty or a comma-separated list of usernames such as alice,bob"`
+	// Rooms.
+	Admins             []string  `env:"CHAT_ADMINS" accepts:"empty or a comma-separated list of usernames such as alice,bob"`
+	RoomCreateRate     chat.Rate `env:"CHAT_ROOM_CREATE_RATE" envDefault:"10/1h" accepts:"N/DURATION with N at least 1, such as 10/1h, or 0 to turn the limit off"`
+	ReceiptsMaxMembers int       `env:"CHAT_RECEIPTS_MAX_MEMBERS" envDefault:"50" accepts:"a positive number of members such as 50"`
 
 	// Shutdown.
 	ShutdownDrain   time.Duration `env:"CHAT_SHUTDOWN_DRAIN" envDefault:"0s" accepts:"a duration of 0s or more such as 5s"`

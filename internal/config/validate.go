@@ -90,15 +90,16 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 
-	// Server admins.
-	for i, a := range c.Admins {
-		u, err := chat.NormalizeUsername(strings.TrimSpace(a))
+	// Rooms.
+	for i, name := range c.Admins {
+		u, err := chat.NormalizeUsername(strings.TrimSpace(name))
 		if err != nil {
-			l.invalid("CHAT_ADMINS", fmt.Sprintf("entry %q is not a username", a))
+			l.invalid("CHAT_ADMINS", fmt.Sprintf("%q is not a username", name))
 			break
 		}
 		c.Admins[i] = u
 	}
+	l.check("CHAT_RECEIPTS_MAX_MEMBERS", c.ReceiptsMaxMembers > 0)
 
 	// Shutdown.
 	l.check("CHAT_SHUTDOWN_DRAIN", c.ShutdownDrain >= 0)

@@ -51,6 +51,8 @@ type envOptions struct {
 	ws                 http.Handler
 	web                fs.FS
 	admins             []string
+	roomCreateRate     auth.Rate
+	notifier           httpapi.Notifier
 }
 
 // env is the real Echo handler on a real store and a real auth.Service.
@@ -115,6 +117,8 @@ func newEnv(t testing.TB, dialect string, o envOptions) *env {
 		ServeMetrics: true,
 		Web:          o.web,
 		Admins:       o.admins,
+		RoomCreate:   auth.NewMemThrottle(o.roomCreateRate, nil),
+		Notifier:     o.notifier,
 	})
 	return &env{t: t, db: db, url: url, auth: svc, tokens: tokens, m: m, h: h, logs: logs}
 }

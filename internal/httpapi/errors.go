@@ -19,13 +19,14 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case chat.CodeInvalidCredentials, chat.CodeInvalidToken, chat.CodeTokenExpired:
 		return http.StatusUnauthorized
-	case chat.CodeRegistrationClosed, chat.CodeOriginNotAllowed:
+	case chat.CodeRegistrationClosed, chat.CodeOriginNotAllowed, chat.CodeForbidden,
+		chat.CodeAccountSuspended, chat.CodeMuted:
 		return http.StatusForbidden
-	case chat.CodeNotFound, chat.CodeRoomNotFound:
+	case chat.CodeNotFound, chat.CodeRoomNotFound, chat.CodeUserNotFound, chat.CodeMessageNotFound:
 		return http.StatusNotFound
 	case chat.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case chat.CodeUsernameTaken:
+	case chat.CodeUsernameTaken, chat.CodeRoomExists, chat.CodeOwnerMustTransfer:
 		return http.StatusConflict
 	case chat.CodeRequestTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -202,7 +202,8 @@ func (s *server) handleRooms() echo.HandlerFunc {
 				return chat.Errorf(chat.CodeInvalidRequest, "after must be a room name")
 			}
 		}
-		rooms, more, err := s.opt.Store.Rooms(c.Request().Context(), after, limit)
+		who := s.callerOf(c)
+		rooms, more, err := s.opt.Store.RoomsFor(c.Request().Context(), who.user.ID, who.serverAdmin, after, limit)
 		if err != nil {
 			return err
 		}
@@ -224,8 +225,7 @@ func (s *server) handleMessages() echo.HandlerFunc {
 		HasMore  bool               `json:"has_more"`
 	}
 	return func(c echo.Context) error {
-		name, err := chat.NormalizeRoom(c.Param("room"))
-		if err != nil {
+		if _, err := chat.NormalizeRoom(c.Param("room")); err != nil {
 			return err
 		}
 		limit, err := queryLimit(c, defaultHistoryLimit, maxHistoryLimit)
@@ -239,14 +239,11 @@ func (s *server) handleMessages() echo.HandlerFunc {
 				return chat.Errorf(chat.CodeInvalidRequest, "before must be an integer of at least 1")
 			}
 		}
-		ctx := c.Request().Context()
-		if _, err := s.opt.Store.Room(ctx, name); err != nil {
-			if errors.Is(err, chat.ErrNotFound) {
-				return chat.Errorf(chat.CodeRoomNotFound, "no room of that name")
-			}
+		ra, err := s.access(c, chat.ActRead)
+		if err != nil {
 			return err
 		}
-		msgs, more, err := s.opt.Store.History(ctx, name, before, limit)
+		msgs, more, err := s.opt.Store.History(c.Request().Context(), ra.room.Name, before, limit)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // routes installs every route of the service. This is the one place to see
@@ -43,6 +46,21 @@ func (s *server) routes(e *echo.Echo) {
 	api.GET("/rooms", s.handleRooms(), authed...)
 	api.GET("/rooms/:room/messages", s.handleMessages(), authed...)
 	api.GET("/search", s.handleSearch(), authed...)
+	api.POST("/rooms", s.handleCreateRoom(), authed...)
+	api.GET("/rooms/:room", s.handleGetRoom(), authed...)
+	api.PATCH("/rooms/:room", s.handlePatchRoom(), authed...)
+	api.DELETE("/rooms/:room", s.handleDeleteRoom(), authed...)
+	api.GET("/rooms/:room/members", s.handleMembers(), authed...)
+	// One route per moderation action, so that an unknown action, or a GET
+	// of one, is Echo's own 404.
+	for _, name := range slices.Sorted(maps.Keys(chat.ModerationActions)) {
+		api.POST("/rooms/:room/"+name, s.handleModerate(chat.ModerationActions[name]), authed...)
+	}
+	api.POST("/dms", s.handleDM(), authed...)
+	api.GET("/users/:username", s.handleUser(), authed...)
+	api.GET("/me/rooms", s.handleMyRooms(), authed...)
+	api.POST("/admin/users/:username/suspend", s.handleSuspend(true), authed...)
+	api.POST("/admin/users/:username/unsuspend", s.handleSuspend(false), authed...)
 
 	if s.opt.Web != nil {
 		s.webRoutes(e, s.opt.Web)

@@ -30,13 +30,31 @@ type Auth interface {
 	Authenticate(ctx context.Context, accessToken string) (auth.Claims, error)
 }
 
-// Store is what the REST handlers read.
+// Store is what the REST handlers read and write. Errors are chat error
+// kinds where the contract has one (chat.ErrNotFound for a missing row).
 type Store interface {
 	UserByID(ctx context.Context, id string) (chat.User, error)
+	UserByName(ctx context.Context, username string) (chat.User, string, error)
+	// Room returns a room, a deleted one too (DeletedAt set).
 	Room(ctx context.Context, name string) (chat.Room, error)
-	Rooms(ctx context.Context, after string, limit int) ([]chat.Room, bool, error)
+	// RoomsFor lists the rooms visible to a user, by name.
+	RoomsFor(ctx context.Context, userID string, serverAdmin bool, after string, limit int) ([]chat.Room, bool, error)
 	History(ctx context.Context, room string, before int64, limit int) ([]chat.Message, bool, error)
 	Search(ctx context.Context, s chat.Search) (chat.SearchPage, error)
+	// Membership returns a user's membership, the zero Member when none.
+	Membership(ctx context.Context, room, userID string) (chat.Member, error)
+	Members(ctx context.Context, room, after string, limit int, withBanned bool) ([]chat.Member, bool, error)
+	CreateRoom(ctx context.Context, name, kind, topic string, owner chat.User) (chat.Room, error)
+	DeleteRoom(ctx context.Context, name string) ([]string, error)
+	DirectRoom(ctx context.Context, a, b chat.User) (chat.Room, error)
+	HideDirect(ctx context.Context, room, userID string) error
+	MyRooms(ctx context.Context, userID string) ([]chat.MyRoom, error)
+	// Append stores a stream event; a member change that changes nothing
+	// stores nothing and returns Seq 0.
+	Append(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error)
+	// SetSuspended suspends or reinstates a user and returns the ids of
+	// the sessions a suspension revoked.
+	SetSuspended(ctx context.Context, userID string, suspended bool) ([]string, error)
 }
 
 // Options configure the server.
@@ -55,15 +73,27 @@ type Options struct {
 	// Web is the static web client served at /; nil serves nothing there.
 	Web            fs.FS
 	TrustedProxies []netip.Prefix
-	// Admins holds the usernames of the server admins (CHAT_ADMINS).
+	// Admins are the usernames of the server admins (CHAT_ADMINS).
 	Admins []string
+	// RoomCreate limits the rooms each user creates, keyed by user id; the
+	// handler asks Blocked before a creation and records a Hit after one,
+	// so refused attempts do not count. Nil is no limit.
+	RoomCreate auth.Throttle
+	// Notifier tells the real-time side about stored events and
+	// membership changes; nil tells nobody.
+	Notifier Notifier
+	// Now is the clock of mutes and authorization; time.Now when nil.
+	Now func() time.Time
 }
 
 // server holds what the handlers close over.
 type server struct {
-	opt Options
-	log *slog.Logger
-	m   *metrics.Metrics
+	opt    Options
+	log    *slog.Logger
+	m      *metrics.Metrics
+	admins map[string]bool
+	notify Notifier
+	now    func() time.Time
 }
 
 // New returns the Echo instance with every route and middleware installed.
@@ -71,7 +101,16 @@ func New(opt Options) *echo.Echo {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{opt: opt, log: opt.Logger, m: opt.Metrics}
+	s := &server{opt: opt, log: opt.Logger, m: opt.Metrics, admins: make(map[string]bool), notify: opt.Notifier, now: opt.Now}
+	for _, a := range opt.Admins {
+		s.admins[a] = true
+	}
+	if s.notify == nil {
+		s.notify = nopNotifier{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

@@ -43,9 +43,13 @@ type Metrics struct {
 	StoreBatchSize    prometheus.Histogram
 	BackfilledTotal   prometheus.Counter
 
-	RateLimited   *prometheus.CounterVec
-	AuthLogins    *prometheus.CounterVec
-	AuthRefreshes *prometheus.CounterVec
+	RateLimited *prometheus.CounterVec
+	// RoomEventsStored counts stored stream events other than messages, by
+	// kind; ModerationActions counts moderation by action.
+	RoomEventsStored  *prometheus.CounterVec
+	ModerationActions *prometheus.CounterVec
+	AuthLogins        *prometheus.CounterVec
+	AuthRefreshes     *prometheus.CounterVec
 
 	BrokerPublished prometheus.Counter
 	BrokerErrors    prometheus.Counter
@@ -61,6 +65,8 @@ type Metrics struct {
 	// RateLimitedWS, RateLimitedLogin and RateLimitedRegister are the
 	// resolved children of RateLimited.
 	RateLimitedWS, RateLimitedLogin, RateLimitedRegister prometheus.Counter
+	// RateLimitedRoomCreate is the child of RateLimited for room creation.
+	RateLimitedRoomCreate prometheus.Counter
 	// WSFramesDroppedVolatile is the resolved child of WSFramesDropped for
 	// presence and typing frames.
 	WSFramesDroppedVolatile prometheus.Counter
@@ -96,14 +102,16 @@ func New() *Metrics {
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
 		StoreBatchSize: f.histogram("chat_store_batch_messages", "Messages committed per store transaction (group commit).",
 			[]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}),
-		BackfilledTotal: f.counter("chat_messages_backfilled_total", "Messages read back from the store to fill a gap in a room's live stream."),
-		RateLimited:     f.counterVec("chat_rate_limited_total", "Requests or frames refused by a rate limit, by scope.", "scope"),
-		AuthLogins:      f.counterVec("chat_auth_logins_total", "Login attempts, by result.", "result"),
-		AuthRefreshes:   f.counterVec("chat_auth_refreshes_total", "Refresh attempts, by result.", "result"),
-		BrokerPublished: f.counter("chat_broker_published_total", "Events published to the broker."),
-		BrokerErrors:    f.counter("chat_broker_errors_total", "Broker publish or subscription errors."),
-		BrokerDropped:   f.counter("chat_broker_dropped_total", "Broker events dropped (full receive buffer or undecodable)."),
-		HTTPRequests:    f.counterVec("chat_http_requests_total", "HTTP requests, by method, route template and status code.", "method", "route", "code"),
+		BackfilledTotal:   f.counter("chat_messages_backfilled_total", "Messages read back from the store to fill a gap in a room's live stream."),
+		RateLimited:       f.counterVec("chat_rate_limited_total", "Requests or frames refused by a rate limit, by scope.", "scope"),
+		RoomEventsStored:  f.counterVec("chat_room_events_stored_total", "Stream events other than messages durably stored, by kind.", "kind"),
+		ModerationActions: f.counterVec("chat_moderation_actions_total", "Moderation actions carried out, by action.", "action"),
+		AuthLogins:        f.counterVec("chat_auth_logins_total", "Login attempts, by result.", "result"),
+		AuthRefreshes:     f.counterVec("chat_auth_refreshes_total", "Refresh attempts, by result.", "result"),
+		BrokerPublished:   f.counter("chat_broker_published_total", "Events published to the broker."),
+		BrokerErrors:      f.counter("chat_broker_errors_total", "Broker publish or subscription errors."),
+		BrokerDropped:     f.counter("chat_broker_dropped_total", "Broker events dropped (full receive buffer or undecodable)."),
+		HTTPRequests:      f.counterVec("chat_http_requests_total", "HTTP requests, by method, route template and status code.", "method", "route", "code"),
 		HTTPDuration: f.histogramVec("chat_http_request_duration_seconds", "HTTP request latency, by method and route template.",
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "method", "route"),
 		SearchDuration: f.histogram("chat_search_duration_seconds", "Time to answer a message search, from the parsed query to the page.",
@@ -120,6 +128,13 @@ func New() *Metrics {
 	m.RateLimitedWS = m.RateLimited.WithLabelValues("ws")
 	m.RateLimitedLogin = m.RateLimited.WithLabelValues("login")
 	m.RateLimitedRegister = m.RateLimited.WithLabelValues("register")
+	m.RateLimitedRoomCreate = m.RateLimited.WithLabelValues("room_create")
+	for _, k := range RoomEventKinds {
+		m.RoomEventsStored.WithLabelValues(k)
+	}
+	for _, a := range ModerationActionNames {
+		m.ModerationActions.WithLabelValues(a)
+	}
 	for _, r := range []string{"success", "failure", "throttled", "error"} {
 		m.AuthLogins.WithLabelValues(r)
 	}
@@ -129,6 +144,34 @@ func New() *Metrics {
 	// The hub drops presence and typing frames alike, as "volatile".
 	m.WSFramesDroppedVolatile = m.WSFramesDropped.WithLabelValues("volatile")
 	return m
+}
+
+// RoomEventKinds are the kind labels of chat_room_events_stored_total.
+var RoomEventKinds = []string{"edit", "delete", "member", "room"}
+
+// ModerationActionNames are the action labels of
+// chat_moderation_actions_total.
+var ModerationActionNames = []string{"invite", "kick", "ban", "unban", "mute", "unmute", "role", "delete_message", "delete_room", "suspend", "unsuspend"}
+
+// RoomEventStored counts one stored stream event of the kind; other kinds
+// are not counted, so the label set stays fixed.
+func (m *Metrics) RoomEventStored(kind string) {
+	for _, k := range RoomEventKinds {
+		if k == kind {
+			m.RoomEventsStored.WithLabelValues(k).Inc()
+			return
+		}
+	}
+}
+
+// Moderation counts one moderation action; unknown names are not counted.
+func (m *Metrics) Moderation(action string) {
+	for _, a := range ModerationActionNames {
+		if a == action {
+			m.ModerationActions.WithLabelValues(a).Inc()
+			return
+		}
+	}
 }
 
 // Registry returns the registry the collectors live on.

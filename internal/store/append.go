@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/chatsvc/chat/internal/chat"
 )
 
@@ -40,23 +38,43 @@ type appendResult struct {
 // refKey is a sender's idempotency key.
 type refKey struct{ user, ref string }
 
-// storedRef is a stored message found by its refKey.
+// storedRef is a stored event found by its refKey. id is the id of the
+// message an edit or delete applies to.
 type storedRef struct {
-	room, id, text string
-	seq            int64
-	ts             time.Time
+	room, id, text, kind string
+	seq, target          int64
+	ts                   time.Time
+}
+
+// message returns the stored event p as m's sender sees it again.
+func (p storedRef) message(m chat.NewMessage) chat.Message {
+	out := chat.Message{Room: p.room, Seq: p.seq, ID: p.id, FromID: m.UserID, From: m.Username, Text: p.text, TS: p.ts, Target: p.target}
+	if p.kind != chat.StreamMessage {
+		out.Kind = p.kind
+	}
+	return out
 }
 
 // msgRow is a message about to be inserted.
 type msgRow struct {
 	room       string
-	seq        int64
+	seq, ord   int64
 	id, userID string
 	text, ref  string // ref "" is stored as NULL
 }
 
-// Append stores one message and returns it with its room seq, id and
-// timestamp (the wall clock of its transaction, in milliseconds).
+// Append stores one stream event and returns it with its room seq, id and
+// timestamp (the wall clock of its transaction, in milliseconds). A message
+// (m.Kind "" or message) also gets the room's next ord. Other kinds take
+// the room's next seq in the same transactions, through the same committer:
+// an edit (only of a live message by the editor: else
+// chat.ErrMessageNotFound or chat.ErrForbidden) changes the message's text
+// and edited_at and returns the event with ID the message's id; a delete
+// clears the text of the message and of its edits and marks it deleted; a
+// member event changes the membership (see planMember) and a room event the
+// topic. A member event that would change nothing stores nothing and
+// returns a Message with Seq 0 and no error. Authorization is the caller's
+// (chat.Authorize).
 //
 // Concurrent calls are written by a single committer goroutine in one
 // transaction per batch: a batch is whatever is queued when the previous
@@ -64,9 +82,9 @@ type msgRow struct {
 // after its own transaction committed. Seqs are assigned inside the
 // transaction, per room, gapless and increasing.
 //
-// Sending is idempotent per (UserID, Ref) for 24 h: when the pair is already
-// stored, Append stores nothing and returns the stored message with
-// dup = true if Room and Text are equal, chat.ErrRefConflict if they differ;
+// Sending is idempotent per (UserID, Ref) for 24 h, for every kind: when the
+// pair is already stored, Append stores nothing and returns the stored event
+// with dup = true if Room, kind, Target and Text are equal, chat.ErrRefConflict if they differ;
 // the same holds for two sends of one pair in the same batch. A room that was
 // never created is chat.ErrNotFound. A database failure fails the calls of
 // its batch with a wrapped error; an item the database refuses fails alone.
@@ -185,28 +203,11 @@ func (db *DB) appendAttempts(ctx context.Context, reqs []*appendReq) ([]appendRe
 
 // appendTx writes reqs in one transaction. It returns an error only when the
 // transaction failed; per-item outcomes (duplicates, ref conflicts, unknown
-// rooms) are in the results.
+// rooms, refused edits and member changes) are in the results. Messages
+// take their seqs first, in one statement per room; the other events follow
+// one by one, each with its room's next seq.
 func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, error) {
-	var (
-		rooms     []string
-		keys      []refKey
-		seenRooms = make(map[string]bool)
-		seen      = make(map[refKey]bool)
-	)
-	for _, r := range reqs {
-		if !seenRooms[r.m.Room] {
-			seenRooms[r.m.Room] = true
-			rooms = append(rooms, r.m.Room)
-		}
-		if k := (refKey{r.m.UserID, r.m.Ref}); k.ref != "" && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	// Rooms are locked in name order, so that concurrent batches of other
-	// processes cannot deadlock on them.
-	slices.Sort(rooms)
-
+	rooms, keys := batchKeys(reqs)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -225,11 +226,12 @@ func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, 
 	var (
 		res       = make([]appendResult, len(reqs))
 		windowEnd = now.Add(-refWindow) // refs stored at or before it are free again
-		// held maps a key to the message that holds it: a stored one, or
-		// one this batch inserts (a pointer into res).
-		held      = make(map[refKey]*chat.Message)
+		// held maps a key to the result that holds it: a stored message,
+		// or one this batch writes.
+		held      = make(map[refKey]*appendResult)
 		followers []int // items whose key an earlier item of the batch holds
-		inserts   []int
+		inserts   []int // messages
+		events    []int // other kinds
 		counts    = make(map[string]int64)
 		stale     []string // ids of messages whose ref is past its window
 	)
@@ -243,9 +245,8 @@ func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, 
 			}
 			if p, ok := prior[k]; ok {
 				if p.ts.After(windowEnd) {
-					pm := chat.Message{Room: p.room, Seq: p.seq, ID: p.id, FromID: m.UserID, From: m.Username, Text: p.text, TS: p.ts}
-					held[k] = &pm
-					res[i] = sameRef(pm, m)
+					res[i] = sameRef(p.message(m), m)
+					held[k] = &appendResult{msg: p.message(m)}
 					continue
 				}
 				if !slices.Contains(stale, p.id) {
@@ -258,73 +259,61 @@ func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, 
 			continue
 		}
 		if m.Ref != "" {
-			held[k] = &res[i].msg
+			held[k] = &res[i]
 		}
-		inserts = append(inserts, i)
-		counts[m.Room]++
+		if isMessage(m) {
+			inserts = append(inserts, i)
+			counts[m.Room]++
+		} else {
+			events = append(events, i)
+		}
 	}
-
+	if len(stale) > 0 {
+		if err := db.app.clearRefs(ctx, tx, stale); err != nil {
+			return nil, fmt.Errorf("clear stale refs: %w", err)
+		}
+	}
 	if len(inserts) > 0 {
-		names := make([]string, 0, len(counts))
-		for _, name := range rooms {
-			if counts[name] > 0 {
-				names = append(names, name)
-			}
+		if err := db.insertMessages(ctx, tx, reqs, inserts, rooms, counts, res, now); err != nil {
+			return nil, err
 		}
-		ns := make([]int64, len(names))
-		for j, name := range names {
-			ns[j] = counts[name]
-		}
-		last, err := db.app.bump(ctx, tx, names, ns)
-		if err != nil {
-			return nil, fmt.Errorf("assign seqs: %w", err)
-		}
-		next := make(map[string]int64, len(names))
-		for _, name := range names {
-			l, ok := last[name]
-			if !ok {
-				return nil, fmt.Errorf("assign seqs: room %q is gone", name)
-			}
-			next[name] = l - counts[name] + 1
-		}
-		rows := make([]msgRow, len(inserts))
-		for j, i := range inserts {
-			m := reqs[i].m
-			id, err := uuid.NewV7()
-			if err != nil {
-				return nil, fmt.Errorf("new message id: %w", err)
-			}
-			seq := next[m.Room]
-			next[m.Room]++
-			res[i].msg = chat.Message{Room: m.Room, Seq: seq, ID: id.String(), FromID: m.UserID, From: m.Username, Text: m.Text, TS: now}
-			rows[j] = msgRow{room: m.Room, seq: seq, id: res[i].msg.ID, userID: m.UserID, text: m.Text, ref: m.Ref}
-		}
-		if len(stale) > 0 {
-			if err := db.app.clearRefs(ctx, tx, stale); err != nil {
-				return nil, fmt.Errorf("clear stale refs: %w", err)
-			}
-		}
-		if err := db.app.insert(ctx, tx, rows, db.arg(now)); err != nil {
-			return nil, fmt.Errorf("insert messages: %w", err)
+	}
+	for _, i := range events {
+		msg, err := db.storeEvent(ctx, tx, reqs[i].m, now)
+		switch {
+		case err == nil:
+			res[i].msg = msg
+		case isChatError(err):
+			res[i].err = err
+		default:
+			return nil, fmt.Errorf("store %s event: %w", reqs[i].m.Kind, err)
 		}
 	}
 	for _, i := range followers {
 		m := reqs[i].m
-		res[i] = sameRef(*held[refKey{m.UserID, m.Ref}], m)
+		h := held[refKey{m.UserID, m.Ref}]
+		if h.err != nil {
+			res[i].err = h.err
+			continue
+		}
+		res[i] = sameRef(h.msg, m)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	if db.metrics != nil {
-		db.metrics.StoreBatchSize.Observe(float64(len(reqs)))
-		db.metrics.MessagesStored.Add(float64(len(inserts)))
-	}
+	db.countStored(reqs, res, len(inserts))
 	return res, nil
 }
 
-// sameRef is the outcome of sending m with a ref that held already holds.
+// sameRef is the outcome of sending m with a ref that held already holds:
+// the stored event again when m asks for the same thing (room, kind, target
+// and text), else a ref conflict.
 func sameRef(held chat.Message, m chat.NewMessage) appendResult {
-	if held.Room == m.Room && held.Text == m.Text {
+	kind := m.Kind
+	if kind == "" {
+		kind = chat.StreamMessage
+	}
+	if held.Room == m.Room && held.EventKind() == kind && held.Target == m.Target && held.Text == m.Text {
 		return appendResult{msg: held, dup: true}
 	}
 	return appendResult{err: chat.ErrRefConflict}

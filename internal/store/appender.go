@@ -11,14 +11,15 @@ import (
 
 // appender holds the dialect-specific steps of a group-commit transaction.
 type appender interface {
-	// lockRooms reports which of names (sorted) exist, locking their rows
-	// until the end of tx where the database locks rows.
+	// lockRooms reports which of names (sorted) exist and are not deleted,
+	// locking their rows until the end of tx where the database locks rows.
 	lockRooms(ctx context.Context, tx *sql.Tx, names []string) (map[string]bool, error)
 	// lookupRefs returns the stored messages that hold any of keys.
 	lookupRefs(ctx context.Context, tx *sql.Tx, keys []refKey) (map[refKey]storedRef, error)
-	// bump adds counts[i] to the last_seq of room names[i] and returns the
-	// new last_seq of each room.
-	bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64) (map[string]int64, error)
+	// bump adds counts[i] messages to room names[i]: to its last_seq and
+	// msg_count, and sets its last_event_at to ts. It returns the new
+	// last_seq and msg_count of each room.
+	bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64, ts any) (map[string]seqOrd, error)
 	// clearRefs sets the ref of the messages with the given ids to NULL.
 	clearRefs(ctx context.Context, tx *sql.Tx, ids []string) error
 	// insert stores rows, all with timestamp ts (a column value from
@@ -27,8 +28,11 @@ type appender interface {
 	close() error
 }
 
+// seqOrd is a room's last_seq and msg_count after a bump.
+type seqOrd struct{ seq, ord int64 }
+
 // sqliteChunk is the number of messages or keys one SQLite statement of a
-// batch carries at most (7 parameters each, far below SQLite's limit).
+// batch carries at most (8 parameters each, far below SQLite's limit).
 const sqliteChunk = 256
 
 // sqliteAppender runs prepared statements per room, and one statement per
@@ -43,8 +47,8 @@ func newSQLiteAppender(ctx context.Context, db *sql.DB) (*sqliteAppender, error)
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&a.roomExists, `SELECT 1 FROM rooms WHERE name = $1`},
-		{&a.bumpRoom, `UPDATE rooms SET last_seq = last_seq + $2 WHERE name = $1 RETURNING last_seq`},
+		{&a.roomExists, `SELECT 1 FROM rooms WHERE name = $1 AND deleted_at IS NULL`},
+		{&a.bumpRoom, `UPDATE rooms SET last_seq = last_seq + $2, msg_count = msg_count + $2, last_event_at = $3 WHERE name = $1 RETURNING last_seq, msg_count`},
 		{&a.clearRef, `UPDATE messages SET ref = NULL WHERE id = $1`},
 	} {
 		s, err := db.PrepareContext(ctx, p.query)
@@ -93,7 +97,7 @@ func (a *sqliteAppender) lookupRefs(ctx context.Context, tx *sql.Tx, keys []refK
 		args := make([]any, 0, 2*len(chunk))
 		// CROSS JOIN keeps the keys as the outer loop, so that each key is
 		// one probe of the (user_id, ref) index.
-		q.WriteString(`SELECT m.user_id, m.ref, m.room, m.seq, m.id, m.text, m.ts FROM (VALUES `)
+		q.WriteString(`SELECT m.user_id, m.ref, m.room, m.seq, COALESCE(t.id, m.id), m.text, m.ts, m.kind, COALESCE(m.target, 0) FROM (VALUES `)
 		for i, k := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
@@ -101,7 +105,8 @@ func (a *sqliteAppender) lookupRefs(ctx context.Context, tx *sql.Tx, keys []refK
 			q.WriteString("(?, ?)")
 			args = append(args, k.user, k.ref)
 		}
-		q.WriteString(`) AS k CROSS JOIN messages m ON m.user_id = k.column1 AND m.ref = k.column2`)
+		q.WriteString(`) AS k CROSS JOIN messages m ON m.user_id = k.column1 AND m.ref = k.column2
+LEFT JOIN messages t ON t.room = m.room AND t.seq = m.target`)
 		rows, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
 			return nil, err
@@ -111,7 +116,7 @@ func (a *sqliteAppender) lookupRefs(ctx context.Context, tx *sql.Tx, keys []refK
 				k refKey
 				p storedRef
 			)
-			if err := rows.Scan(&k.user, &k.ref, &p.room, &p.seq, &p.id, &p.text, msTime{&p.ts}); err != nil {
+			if err := rows.Scan(&k.user, &k.ref, &p.room, &p.seq, &p.id, &p.text, msTime{&p.ts}, &p.kind, &p.target); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -124,12 +129,12 @@ func (a *sqliteAppender) lookupRefs(ctx context.Context, tx *sql.Tx, keys []refK
 	return found, nil
 }
 
-func (a *sqliteAppender) bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64) (map[string]int64, error) {
+func (a *sqliteAppender) bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64, ts any) (map[string]seqOrd, error) {
 	st := tx.StmtContext(ctx, a.bumpRoom)
-	last := make(map[string]int64, len(names))
+	last := make(map[string]seqOrd, len(names))
 	for i, name := range names {
-		var l int64
-		err := st.QueryRowContext(ctx, name, counts[i]).Scan(&l)
+		var l seqOrd
+		err := st.QueryRowContext(ctx, name, counts[i], ts).Scan(&l.seq, &l.ord)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -154,18 +159,18 @@ func (a *sqliteAppender) clearRefs(ctx context.Context, tx *sql.Tx, ids []string
 func (a *sqliteAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any) error {
 	for chunk := range slices.Chunk(rows, sqliteChunk) {
 		var q strings.Builder
-		args := make([]any, 0, 7*len(chunk))
+		args := make([]any, 0, 8*len(chunk))
 		// OR FAIL: a refused row ends the statement without undoing the rows
 		// before it, so SQLite keeps no statement journal for this
 		// multi-row insert; the caller rolls the whole transaction back on
 		// any error anyway.
-		q.WriteString(`INSERT OR FAIL INTO messages (room, seq, id, user_id, text, ts, ref) VALUES `)
+		q.WriteString(`INSERT OR FAIL INTO messages (room, seq, id, user_id, text, ts, ref, ord) VALUES `)
 		for i, r := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, NULLIF(?, ''))")
-			args = append(args, r.room, r.seq, r.id, r.userID, r.text, ts, r.ref)
+			q.WriteString("(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?)")
+			args = append(args, r.room, r.seq, r.id, r.userID, r.text, ts, r.ref, r.ord)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
@@ -185,18 +190,23 @@ func (pgAppender) lockRooms(ctx context.Context, tx *sql.Tx, names []string) (ma
 	// The sort below the row lock makes PostgreSQL lock the rooms in name
 	// order.
 	rows, err := tx.QueryContext(ctx,
-		`SELECT name FROM rooms WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`, names)
+		`SELECT name, deleted_at IS NULL FROM rooms WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`, names)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	exists := make(map[string]bool, len(names))
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+		var (
+			name string
+			live bool
+		)
+		if err := rows.Scan(&name, &live); err != nil {
 			return nil, err
 		}
-		exists[name] = true
+		if live {
+			exists[name] = true
+		}
 	}
 	return exists, rows.Err()
 }
@@ -210,9 +220,10 @@ func (pgAppender) lookupRefs(ctx context.Context, tx *sql.Tx, keys []refKey) (ma
 	for i, k := range keys {
 		users[i], refs[i] = k.user, k.ref
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT m.user_id, m.ref, m.room, m.seq, m.id, m.text, m.ts
+	rows, err := tx.QueryContext(ctx, `SELECT m.user_id, m.ref, m.room, m.seq, COALESCE(t.id, m.id), m.text, m.ts, m.kind, COALESCE(m.target, 0)
 FROM messages m JOIN unnest($1::text[], $2::text[]) AS k (user_id, ref)
-ON m.user_id = k.user_id AND m.ref = k.ref`, users, refs)
+ON m.user_id = k.user_id AND m.ref = k.ref
+LEFT JOIN messages t ON t.room = m.room AND t.seq = m.target`, users, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +234,7 @@ ON m.user_id = k.user_id AND m.ref = k.ref`, users, refs)
 			k refKey
 			p storedRef
 		)
-		if err := rows.Scan(&k.user, &k.ref, &p.room, &p.seq, &p.id, &p.text, msTime{&p.ts}); err != nil {
+		if err := rows.Scan(&k.user, &k.ref, &p.room, &p.seq, &p.id, &p.text, msTime{&p.ts}, &p.kind, &p.target); err != nil {
 			return nil, err
 		}
 		found[k] = p
@@ -231,22 +242,22 @@ ON m.user_id = k.user_id AND m.ref = k.ref`, users, refs)
 	return found, rows.Err()
 }
 
-func (pgAppender) bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64) (map[string]int64, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE rooms r SET last_seq = r.last_seq + u.n
+func (pgAppender) bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64, ts any) (map[string]seqOrd, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE rooms r SET last_seq = r.last_seq + u.n, msg_count = r.msg_count + u.n, last_event_at = $3
 FROM unnest($1::text[], $2::bigint[]) AS u (name, n)
 WHERE r.name = u.name
-RETURNING r.name, r.last_seq`, names, counts)
+RETURNING r.name, r.last_seq, r.msg_count`, names, counts, ts)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	last := make(map[string]int64, len(names))
+	last := make(map[string]seqOrd, len(names))
 	for rows.Next() {
 		var (
 			name string
-			l    int64
+			l    seqOrd
 		)
-		if err := rows.Scan(&name, &l); err != nil {
+		if err := rows.Scan(&name, &l.seq, &l.ord); err != nil {
 			return nil, err
 		}
 		last[name] = l
@@ -267,13 +278,14 @@ func (pgAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any)
 		userIDs = make([]string, len(rows))
 		texts   = make([]string, len(rows))
 		refs    = make([]string, len(rows))
+		ords    = make([]int64, len(rows))
 	)
 	for i, r := range rows {
-		rooms[i], seqs[i], ids[i], userIDs[i], texts[i], refs[i] = r.room, r.seq, r.id, r.userID, r.text, r.ref
+		rooms[i], seqs[i], ids[i], userIDs[i], texts[i], refs[i], ords[i] = r.room, r.seq, r.id, r.userID, r.text, r.ref, r.ord
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO messages (room, seq, id, user_id, text, ts, ref)
-SELECT u.room, u.seq, u.id, u.user_id, u.text, $6::timestamptz, NULLIF(u.ref, '')
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $7::text[]) AS u (room, seq, id, user_id, text, ref)`,
-		rooms, seqs, ids, userIDs, texts, ts, refs)
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (room, seq, id, user_id, text, ts, ref, ord)
+SELECT u.room, u.seq, u.id, u.user_id, u.text, $6::timestamptz, NULLIF(u.ref, ''), u.ord
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $7::text[], $8::bigint[]) AS u (room, seq, id, user_id, text, ref, ord)`,
+		rooms, seqs, ids, userIDs, texts, ts, refs, ords)
 	return err
 }

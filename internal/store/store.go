@@ -93,6 +93,9 @@ type queries struct {
 	// tokenForUpdate selects a refresh token with its session and locks both
 	// rows until the end of the transaction.
 	tokenForUpdate string
+	// deleted is the condition "message m is deleted", written as the
+	// partial index messages_room_deleted is, so that it is used.
+	deleted string
 }
 
 // Open connects to the database at url, applies the migrations, makes sure
@@ -194,7 +197,7 @@ func (db *DB) connect(ctx context.Context, target string) error {
 		n := max(4, runtime.GOMAXPROCS(0))
 		db.r.SetMaxOpenConns(n)
 		db.r.SetMaxIdleConns(n)
-		db.q = queries{tokenForUpdate: tokenQuery}
+		db.q = queries{tokenForUpdate: tokenQuery, deleted: "m.deleted = 1"}
 		app, err := newSQLiteAppender(ctx, db.w)
 		if err != nil {
 			return err
@@ -216,7 +219,7 @@ func (db *DB) connect(ctx context.Context, target string) error {
 		if err := migrate(ctx, db.w, db.dialect, db.log); err != nil {
 			return err
 		}
-		db.q = queries{tokenForUpdate: tokenQuery + " FOR UPDATE"}
+		db.q = queries{tokenForUpdate: tokenQuery + " FOR UPDATE", deleted: "m.deleted"}
 		db.app = pgAppender{}
 		return nil
 	}

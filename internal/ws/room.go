@@ -288,7 +288,7 @@ func (r *room) fanoutLocked(m chat.Message) {
 // messageFrame encodes the frame that delivers m, prepared once for every
 // socket whatever its compression.
 func messageFrame(m chat.Message) (outFrame, error) {
-	b, err := json.Marshal(chat.NewMessageFrame(m))
+	b, err := json.Marshal(chat.StreamFrame(m))
 	if err != nil {
 		return outFrame{}, err
 	}
