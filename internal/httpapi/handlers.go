@@ -96,9 +96,6 @@ func (s *server) handleRegister() echo.HandlerFunc {
 		}
 		u, err := s.opt.Auth.Register(c.Request().Context(), req.Username, req.Password, c.RealIP())
 		if err != nil {
-			if chat.ErrorCode(err) == chat.CodeTooManyAttempts && s.m != nil {
-				s.m.RateLimitedRegister.Inc()
-			}
 			return err
 		}
 		return c.JSON(http.StatusCreated, map[string]chat.UserJSON{"user": u.JSON()})
