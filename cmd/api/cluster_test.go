@@ -814,7 +814,7 @@ func TestClusterRedisUnreachableAtStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stderr servertest.Buffer
-	err = run(ctx, []string{"api"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	err = run(ctx, []string{"api"}, environOf(env), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "redis") {
 		t.Fatalf("run with Redis unreachable: %v, want an error naming redis", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -42,7 +41,7 @@ type Config struct {
 	RefreshTTL        time.Duration `env:"CHAT_REFRESH_TTL" envDefault:"720h" accepts:"a positive duration such as 720h"`
 
 	// Registration, throttles and the clients allowed in.
-	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0"`
+	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	LoginRate         chat.Rate      `env:"CHAT_LOGIN_RATE" envDefault:"5/1m" accepts:"N/DURATION with N at least 1, such as 5/1m, or 0 to turn the throttle off"`
 	LoginIPRate       chat.Rate      `env:"CHAT_LOGIN_IP_RATE" envDefault:"60/1m" accepts:"N/DURATION with N at least 1, such as 60/1m, or 0 to turn the throttle off"`
 	RegisterRate      chat.Rate      `env:"CHAT_REGISTER_RATE" envDefault:"20/1m" accepts:"N/DURATION with N at least 1, such as 20/1m, or 0 to turn the throttle off"`
@@ -50,7 +49,7 @@ type Config struct {
 	AllowedOrigins    []string       `env:"CHAT_ALLOWED_ORIGINS" accepts:"empty or a comma-separated list of origins scheme://host[:port] with scheme http or https and no path, such as https://chat.example.com"`
 
 	// WebSocket.
-	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0"`
+	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	WSPingInterval     time.Duration `env:"CHAT_WS_PING_INTERVAL" envDefault:"25s" accepts:"a positive duration such as 25s"`
 	WSPongTimeout      time.Duration `env:"CHAT_WS_PONG_TIMEOUT" envDefault:"10s" accepts:"a positive duration such as 10s"`
 	WSMaxFrameBytes    int           `env:"CHAT_WS_MAX_FRAME_BYTES" envDefault:"65536" accepts:"an integer of at least 12 × CHAT_MAX_TEXT_CHARS + 1024, such as 65536"`
@@ -314,21 +313,4 @@ func (l *loader) parseErrors(err error) error {
 		l.invalid(name, detail)
 	}
 	return nil
-}
-
-// redactURL returns s with the password of its user information replaced
-// by xxxxx, also when s does not parse as a URL.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return s
-	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + len("://")
-	}
-	return s[:start] + "xxxxx" + s[at:]
 }
