@@ -31,6 +31,9 @@ type Config struct {
 	DBURL       string `env:"CHAT_DB_URL" envDefault:"sqlite:chat.db" secret:"url" accepts:"sqlite:PATH or a postgres:// or postgresql:// URL"`
 	RedisURL    string `env:"CHAT_REDIS_URL" secret:"url" accepts:"empty or a redis:// or rediss:// URL"`
 	RedisPrefix string `env:"CHAT_REDIS_PREFIX" envDefault:"chat:" accepts:"a key prefix such as chat:"`
+	// BrokerSecret keys the authentication of events between nodes; empty
+	// derives that key from CHAT_JWT_SECRET.
+	BrokerSecret string `env:"CHAT_BROKER_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes, the same on every node"`
 
 	// Tokens.
 	JWTSecret         string        `env:"CHAT_JWT_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes"`

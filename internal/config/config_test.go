@@ -62,10 +62,16 @@ var contractVariables = []string{
 	"CHAT_LOG_LEVEL", "CHAT_LOG_FORMAT",
 }
 
+// serviceVariables are the variables the service reads beyond the
+// contract's table.
+var serviceVariables = []string{"CHAT_BROKER_SECRET"}
+
 func TestVariablesMatchContract(t *testing.T) {
 	var got []string
 	for _, v := range variables() {
-		got = append(got, v.name)
+		if !slices.Contains(serviceVariables, v.name) {
+			got = append(got, v.name)
+		}
 		if v.accepts == "" {
 			t.Errorf("%s has no accepts tag", v.name)
 		}

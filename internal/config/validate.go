@@ -48,6 +48,8 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 
+	l.check("CHAT_BROKER_SECRET", c.BrokerSecret == "" || len(c.BrokerSecret) >= minSecretBytes)
+
 	// Tokens.
 	l.check("CHAT_JWT_SECRET", c.JWTSecret == "" || len(c.JWTSecret) >= minSecretBytes)
 	l.check("CHAT_JWT_PREVIOUS_SECRET", c.JWTPreviousSecret == "" || len(c.JWTPreviousSecret) >= minSecretBytes)
