@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	tokens, err := auth.NewTokens(auth.TokenOptions{
 		Secret:         []byte(cfg.JWTSecret),
 		PreviousSecret: []byte(cfg.JWTPreviousSecret),
+		PreviousUntil:  cfg.JWTPreviousUntil,
 		Issuer:         cfg.JWTIssuer,
 		Leeway:         cfg.JWTLeeway,
 		AccessTTL:      cfg.AccessTTL,
@@ -96,14 +97,18 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	defer nb.close()
 	var hub *ws.Hub
 	authSvc := auth.NewService(auth.ServiceOptions{
-		Store:             db,
-		Tokens:            tokens,
-		Hasher:            auth.NewHasher(0),
-		RefreshTTL:        cfg.RefreshTTL,
-		AllowRegistration: cfg.AllowRegistration,
-		LoginThrottle:     nb.throttle("login", cfg.LoginRate),
-		LoginIPThrottle:   nb.throttle("login-ip", cfg.LoginIPRate),
-		RegisterThrottle:  nb.throttle("register", cfg.RegisterRate),
+		Store:                  db,
+		Tokens:                 tokens,
+		Hasher:                 auth.NewHasher(0),
+		RefreshTTL:             cfg.RefreshTTL,
+		AllowRegistration:      cfg.AllowRegistration,
+		LoginThrottle:          nb.throttle("login", cfg.LoginRate),
+		LoginIPThrottle:        nb.throttle("login-ip", cfg.LoginIPRate),
+		RegisterThrottle:       nb.throttle("register", cfg.RegisterRate),
+		LoginUserThrottle:      nb.throttle("login-user", cfg.LoginUserRate),
+		RefreshThrottle:        nb.throttle("refresh", cfg.RefreshRate),
+		RefreshSessionThrottle: nb.throttle("refresh-session", cfg.RefreshSessRate),
+		RefreshGrace:           cfg.RefreshGrace,
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},

@@ -135,7 +135,7 @@ func (s *server) handleRefresh() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		pair, err := s.opt.Auth.Refresh(c.Request().Context(), token)
+		pair, err := s.opt.Auth.RefreshFrom(c.Request().Context(), token, c.RealIP())
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (s *server) handleLogout() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.opt.Auth.Logout(c.Request().Context(), token); err != nil {
+		if err := s.opt.Auth.LogoutFrom(c.Request().Context(), token, c.RealIP()); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

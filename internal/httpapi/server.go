@@ -25,8 +25,8 @@ const MaxBodyBytes = 64 << 10
 type Auth interface {
 	Register(ctx context.Context, username, password, clientIP string) (chat.User, error)
 	Login(ctx context.Context, username, password, clientIP string) (chat.TokenPair, chat.User, error)
-	Refresh(ctx context.Context, refreshToken string) (chat.TokenPair, error)
-	Logout(ctx context.Context, refreshToken string) error
+	RefreshFrom(ctx context.Context, refreshToken, clientIP string) (chat.TokenPair, error)
+	LogoutFrom(ctx context.Context, refreshToken, clientIP string) error
 	Middleware() echo.MiddlewareFunc
 }
 
