@@ -31,3 +31,19 @@ func TestRegisterRateLimitedCountedOnce(t *testing.T) {
 		t.Fatalf("chat_rate_limited_total{scope=register} = %v after 2 refusals, want 2", got)
 	}
 }
+
+// TestStoreFailureIsNotATokenError checks that a session check that cannot
+// read the store answers 500, not 401.
+func TestStoreFailureIsNotATokenError(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite, envOptions{})
+	e.register("alice")
+	tok := e.login("alice").AccessToken
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.get("/api/v1/me", tok)
+	wantError(t, rec, http.StatusInternalServerError, chat.CodeInternal)
+	if h := rec.Header().Get("WWW-Authenticate"); h != "" {
+		t.Fatalf("WWW-Authenticate %q on a store failure", h)
+	}
+}
