@@ -106,3 +106,29 @@ func TestUnknownVars(t *testing.T) {
 		t.Fatalf("UnknownVars = %v, want %v", got, want)
 	}
 }
+
+func TestPreviousSecretUntil(t *testing.T) {
+	base := map[string]string{"CHAT_JWT_SECRET": secret32, "CHAT_JWT_PREVIOUS_SECRET": secret32 + "x"}
+	with := func(v string) map[string]string {
+		m := map[string]string{"CHAT_JWT_PREVIOUS_SECRET_UNTIL": v}
+		for k, x := range base {
+			m[k] = x
+		}
+		return m
+	}
+	c, err := Load(envOf(with("2026-12-01T12:00:00Z")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "2026-12-01 12:00:00 +0000 UTC"; c.JWTPreviousUntil.String() != want {
+		t.Fatalf("JWTPreviousUntil = %v, want %s", c.JWTPreviousUntil, want)
+	}
+	for _, bad := range []string{"tomorrow", "2026-12-01"} {
+		if _, err := Load(envOf(with(bad))); err == nil || !strings.Contains(err.Error(), "CHAT_JWT_PREVIOUS_SECRET_UNTIL") {
+			t.Fatalf("Load with %q: %v, want an error naming the variable", bad, err)
+		}
+	}
+	if _, err := Load(envOf(map[string]string{"CHAT_JWT_SECRET": secret32, "CHAT_JWT_PREVIOUS_SECRET_UNTIL": "2026-12-01T12:00:00Z"})); err == nil {
+		t.Fatal("an end without a previous key was accepted")
+	}
+}
