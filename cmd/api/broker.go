@@ -40,12 +40,26 @@ func newNodeBroker(ctx context.Context, cfg config.Config, node string, log *slo
 		mem := broker.NewMemory()
 		return &nodeBroker{kind: "memory", broker: mem, mem: mem, log: log}, nil
 	}
+	// Events between nodes are authenticated with a key of their own:
+	// from CHAT_BROKER_SECRET when set, else from CHAT_JWT_SECRET (which
+	// config requires beside Redis), with a label that keeps it apart
+	// from the token key.
+	secret := cfg.BrokerSecret
+	if secret == "" {
+		secret = cfg.JWTSecret
+	}
+	key, err := broker.EventKey([]byte(secret))
+	if err != nil {
+		return nil, err
+	}
 	r, err := broker.NewRedis(ctx, broker.RedisOptions{
-		URL:     cfg.RedisURL,
-		Prefix:  cfg.RedisPrefix,
-		Node:    node,
-		Logger:  log,
-		Metrics: m,
+		URL:          cfg.RedisURL,
+		Prefix:       cfg.RedisPrefix,
+		Node:         node,
+		Key:          key,
+		MaxTextChars: cfg.MaxTextChars,
+		Logger:       log,
+		Metrics:      m,
 	})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,9 @@ func newCluster(t *testing.T, redisURL string) *cluster {
 		"CHAT_LOGIN_RATE":            "0",
 		"CHAT_LOGIN_IP_RATE":         "0",
 		"CHAT_REGISTER_RATE":         "0",
+		"CHAT_LOGIN_USER_RATE":       "0",
+		"CHAT_REFRESH_RATE":          "0",
+		"CHAT_REFRESH_SESSION_RATE":  "0",
 		"CHAT_WS_MAX_CONNS_PER_USER": "64",
 		"CHAT_LOG_LEVEL":             "info",
 		"CHAT_JWT_SECRET":            testSecret,
@@ -450,7 +453,10 @@ func TestClusterRevocation(t *testing.T) {
 func TestClusterRefreshReuse(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, "")
-	a, b, other := startRun(t, c.env), startRun(t, c.env), startRun(t, c.env)
+	// No grace: the first retry of the spent token is already reuse (the
+	// grace itself is tested in internal/auth, on two nodes).
+	env := c.with(map[string]string{"CHAT_REFRESH_GRACE": "0s"})
+	a, b, other := startRun(t, env), startRun(t, env), startRun(t, env)
 	acct := signUp(t, a, "copied")
 	p := connectPeer(t, other.url, acct)
 	p.join("lobby", -1)
@@ -837,7 +843,7 @@ func TestClusterRedisUnreachableAtStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stderr servertest.Buffer
-	err = run(ctx, []string{"api"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	err = run(ctx, []string{"api"}, environOf(env), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "redis") {
 		t.Fatalf("run with Redis unreachable: %v, want an error naming redis", err)
 	}

@@ -42,19 +42,27 @@ const (
 )
 
 // run starts the service and blocks until ctx ends or SIGINT/SIGTERM
-// arrives, then shuts down in order. It writes one line "listening on ADDR"
-// to stdout once the listener is open; logs go to stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// arrives, then shuts down in order. environ is the environment as
+// os.Environ gives it (KEY=VALUE entries; a later entry wins). It writes
+// one line "listening on ADDR" to stdout once the listener is open; logs go
+// to stderr.
+func run(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	getenv := lookup(environ)
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	pprofAt, err := pprofAddr(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	log := newLogger(cfg, stderr)
+	warnUnknown(log, environ)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -69,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	tokens, err := auth.NewTokens(auth.TokenOptions{
 		Secret:         []byte(cfg.JWTSecret),
 		PreviousSecret: []byte(cfg.JWTPreviousSecret),
+		PreviousUntil:  cfg.JWTPreviousUntil,
 		Issuer:         cfg.JWTIssuer,
 		Leeway:         cfg.JWTLeeway,
 		AccessTTL:      cfg.AccessTTL,
@@ -91,14 +100,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// over REST here, and by joins of unknown names once the hub takes it.
 	roomCreate := nb.throttle("room-create", cfg.RoomCreateRate)
 	authSvc := auth.NewService(auth.ServiceOptions{
-		Store:             db,
-		Tokens:            tokens,
-		Hasher:            auth.NewHasher(0),
-		RefreshTTL:        cfg.RefreshTTL,
-		AllowRegistration: cfg.AllowRegistration,
-		LoginThrottle:     nb.throttle("login", cfg.LoginRate),
-		LoginIPThrottle:   nb.throttle("login-ip", cfg.LoginIPRate),
-		RegisterThrottle:  nb.throttle("register", cfg.RegisterRate),
+		Store:                  db,
+		Tokens:                 tokens,
+		Hasher:                 auth.NewHasher(0),
+		RefreshTTL:             cfg.RefreshTTL,
+		AllowRegistration:      cfg.AllowRegistration,
+		LoginThrottle:          nb.throttle("login", cfg.LoginRate),
+		LoginIPThrottle:        nb.throttle("login-ip", cfg.LoginIPRate),
+		RegisterThrottle:       nb.throttle("register", cfg.RegisterRate),
+		LoginUserThrottle:      nb.throttle("login-user", cfg.LoginUserRate),
+		RefreshThrottle:        nb.throttle("refresh", cfg.RefreshRate),
+		RefreshSessionThrottle: nb.throttle("refresh-session", cfg.RefreshSessRate),
+		RefreshGrace:           cfg.RefreshGrace,
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},
@@ -189,13 +202,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// CHAT_PPROF_ADDR is outside the contract and config.Config: a switch
 	// for profiling, off by default, never on the public address.
-	if addr := pprofAddr(getenv); addr != "" {
-		pln, err := net.Listen("tcp", addr)
+	if pprofAt != "" {
+		pln, err := net.Listen("tcp", pprofAt)
 		if err != nil {
 			for _, s := range servers {
 				_ = s.Close()
 			}
-			return fmt.Errorf("listen on %s: %w", addr, err)
+			return fmt.Errorf("listen on %s: %w", pprofAt, err)
 		}
 		psrv := newHTTPServer(pprofHandler(), log)
 		psrv.WriteTimeout = 0 // a CPU profile streams for as long as asked
@@ -253,14 +266,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return runErr
-}
-
-// pprofAddr returns CHAT_PPROF_ADDR, empty when unset.
-func pprofAddr(getenv func(string) string) string {
-	if getenv == nil {
-		return ""
-	}
-	return getenv("CHAT_PPROF_ADDR")
 }
 
 // pprofHandler serves the runtime profiles under /debug/pprof/, for

@@ -53,7 +53,6 @@ func startRun(t *testing.T, env map[string]string) *service {
 	for k, v := range env {
 		e[k] = v
 	}
-	getenv := func(k string) string { return e[k] }
 
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -64,7 +63,7 @@ func startRun(t *testing.T, env map[string]string) *service {
 		client: &http.Client{Timeout: 5 * time.Second, Transport: apitest.Transport(t, &http.Transport{})},
 	}
 	go func() {
-		err := run(ctx, []string{"api"}, getenv, pw, s.stderr)
+		err := run(ctx, []string{"api"}, environOf(e), pw, s.stderr)
 		pw.Close()
 		s.done <- err
 	}()
@@ -258,7 +257,7 @@ func TestRunBadConfig(t *testing.T) {
 			var stdout, stderr servertest.Buffer
 			done := make(chan error, 1)
 			go func() {
-				done <- run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, &stdout, &stderr)
+				done <- run(context.Background(), []string{"api"}, environOf(env), &stdout, &stderr)
 			}()
 			var err error
 			select {
@@ -429,7 +428,7 @@ func TestRunListenError(t *testing.T) {
 		"CHAT_JWT_SECRET": testSecret,
 	}
 	var stdout, stderr servertest.Buffer
-	err := run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	err := run(context.Background(), []string{"api"}, environOf(env), &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("run on a taken address returned %v, want an error naming %s", err, addr)
 	}

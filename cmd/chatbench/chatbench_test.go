@@ -29,6 +29,7 @@ var benchEnv = map[string]string{
 	"CHAT_RATE_BURST":            "100000",
 	"CHAT_LOGIN_RATE":            "0",
 	"CHAT_LOGIN_IP_RATE":         "0",
+	"CHAT_LOGIN_USER_RATE":       "0",
 	"CHAT_REGISTER_RATE":         "0",
 }
 

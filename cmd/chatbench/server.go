@@ -52,6 +52,7 @@ func serverEnv(c config, dir, pprofAddr, secret string) ([]string, error) {
 		"CHAT_RATE_BURST":            "1000000",
 		"CHAT_LOGIN_RATE":            "0",
 		"CHAT_LOGIN_IP_RATE":         "0",
+		"CHAT_LOGIN_USER_RATE":       "0",
 		"CHAT_REGISTER_RATE":         "0",
 		"CHAT_WS_COMPRESSION":        strconv.FormatBool(c.compress),
 		"CHAT_LOG_LEVEL":             "warn",

@@ -20,16 +20,25 @@ const (
 )
 
 // cachedSession records that a session of userID was active, and is taken
-// to stay so until until.
+// to stay so until until, and the user's name as the store holds it.
 type cachedSession struct {
-	userID string
-	until  time.Time
+	userID   string
+	username string
+	until    time.Time
 }
+
+// ErrStore marks an Authenticate that failed because the session or the
+// user could not be read, not because of the token: the HTTP middleware
+// answers it with 500, the WebSocket handshake with 503. Its chat code is
+// internal.
+var ErrStore = errors.New("auth: session store unavailable")
 
 // Authenticate verifies an access token and checks that its session is
 // still active: the one check behind every authenticated REST request and
-// WebSocket handshake. Errors have code token_expired or invalid_token
-// (revoked or unknown session included), or internal when the store fails.
+// WebSocket handshake. The Claims' Username is the user's name as the store
+// holds it, not the token's name claim. Errors have code token_expired or
+// invalid_token (revoked or unknown session or user included); when the
+// store fails the error wraps ErrStore (code internal).
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims, error) {
 	c, err := s.tokens.Parse(accessToken)
 	if err != nil {
@@ -41,6 +50,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims,
 	gen := s.gen
 	s.mu.Unlock()
 	if ok && cached.userID == c.UserID && now.Before(cached.until) {
+		c.Username = cached.username
 		return c, nil
 	}
 
@@ -49,17 +59,25 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims,
 	case errors.Is(err, chat.ErrNotFound):
 		return Claims{}, fmt.Errorf("auth: authenticate: %w: unknown session", chat.ErrInvalidToken)
 	case err != nil:
-		return Claims{}, fmt.Errorf("auth: authenticate: %w", err)
+		return Claims{}, fmt.Errorf("auth: authenticate: %w: %w", ErrStore, err)
 	case sess.UserID != c.UserID:
 		return Claims{}, fmt.Errorf("auth: authenticate: %w: session of another user", chat.ErrInvalidToken)
 	case !sess.Active(now):
 		return Claims{}, fmt.Errorf("auth: authenticate: %w: session revoked or expired", chat.ErrInvalidToken)
 	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		return Claims{}, fmt.Errorf("auth: authenticate: %w: unknown user", chat.ErrInvalidToken)
+	case err != nil:
+		return Claims{}, fmt.Errorf("auth: authenticate: %w: %w", ErrStore, err)
+	}
 	until := now.Add(sessionCacheTTL)
 	if sess.ExpiresAt.Before(until) {
 		until = sess.ExpiresAt
 	}
-	s.remember(c.SessionID, cachedSession{userID: sess.UserID, until: until}, gen, now)
+	s.remember(c.SessionID, cachedSession{userID: sess.UserID, username: u.Username, until: until}, gen, now)
+	c.Username = u.Username
 	return c, nil
 }
 

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -35,7 +34,15 @@ type Store interface {
 	// error with code invalid_token and a zero Session; a token already
 	// spent revokes its session and gives an error together with that
 	// session.
-	RotateRefresh(ctx context.Context, oldHash, newHash []byte, now time.Time) (chat.Session, error)
+	//
+	// A token spent at most grace ago whose successor is newHash, still
+	// current, is a retry: nothing changes, and the session comes back with
+	// the time of the first rotation (rotatedAt; now for a fresh one).
+	RotateRefresh(ctx context.Context, oldHash, newHash []byte, now time.Time, grace time.Duration) (sess chat.Session, rotatedAt time.Time, err error)
+	// LookupRefresh reads a refresh token and its session (revoked or not)
+	// without writing: the session and when the token was spent (zero if
+	// current); invalid_token for an unknown or expired token.
+	LookupRefresh(ctx context.Context, hash []byte, now time.Time) (sess chat.Session, spentAt time.Time, err error)
 	// RevokeByRefresh revokes the session of any of its refresh tokens,
 	// idempotently; invalid_token for an unknown or expired one.
 	RevokeByRefresh(ctx context.Context, hash []byte, now time.Time) (chat.Session, error)
@@ -67,6 +74,18 @@ type ServiceOptions struct {
 	LoginIPThrottle Throttle
 	// RegisterThrottle counts every registration attempt per client IP.
 	RegisterThrottle Throttle
+	// LoginUserThrottle counts login attempts per username from every
+	// address, so that spreading guesses over many addresses gains nothing;
+	// its window should be short, since whoever guesses can hold a username
+	// throttled for as long as the window lasts.
+	LoginUserThrottle Throttle
+	// RefreshThrottle counts refreshes and logouts per client IP, and
+	// RefreshSessionThrottle per session.
+	RefreshThrottle, RefreshSessionThrottle Throttle
+	// RefreshGrace is how long after a rotation the spent refresh token
+	// still gets the same new pair (a retried request, a second tab)
+	// instead of ending the session; 0 turns the grace off.
+	RefreshGrace time.Duration
 	// OnRevoke, when set, is called with the id of every session this
 	// Service revokes (logout, refresh-token reuse), after the store has
 	// recorded it, so the caller can close its sockets on every node.
@@ -85,7 +104,12 @@ type Service struct {
 	refreshTTL        time.Duration
 	allowRegistration bool
 	loginT, loginIPT  Throttle
+	loginUserT        Throttle
 	registerT         Throttle
+	refreshT          Throttle
+	refreshSessT      Throttle
+	refreshGrace      time.Duration
+	rotationKey       []byte // derives a refresh token's successor
 	onRevoke          func(string)
 	log               *slog.Logger
 	now               func() time.Time
@@ -101,7 +125,7 @@ type Service struct {
 type serviceMetrics struct {
 	loginSuccess, loginFailure, loginThrottled, loginError      prometheus.Counter
 	refreshSuccess, refreshInvalid, refreshReused, refreshError prometheus.Counter
-	rateLimitedLogin, rateLimitedRegister                       prometheus.Counter
+	rateLimitedLogin, rateLimitedRegister, rateLimitedRefresh   prometheus.Counter
 }
 
 func inc(c prometheus.Counter) {
@@ -144,6 +168,11 @@ func NewService(o ServiceOptions) *Service {
 		loginT:            orOff(o.LoginThrottle),
 		loginIPT:          orOff(o.LoginIPThrottle),
 		registerT:         orOff(o.RegisterThrottle),
+		loginUserT:        orOff(o.LoginUserThrottle),
+		refreshT:          orOff(o.RefreshThrottle),
+		refreshSessT:      orOff(o.RefreshSessionThrottle),
+		refreshGrace:      max(o.RefreshGrace, 0),
+		rotationKey:       o.Tokens.deriveKey(rotationKeyLabel),
 		onRevoke:          o.OnRevoke,
 		log:               o.Logger,
 		now:               o.Now,
@@ -170,6 +199,7 @@ func NewService(o ServiceOptions) *Service {
 			refreshError:        m.AuthRefreshes.WithLabelValues(refreshError),
 			rateLimitedLogin:    m.RateLimitedLogin,
 			rateLimitedRegister: m.RateLimitedRegister,
+			rateLimitedRefresh:  m.RateLimited.WithLabelValues("refresh"),
 		}
 	}
 	return s
@@ -199,244 +229,5 @@ func tooManyAttempts(retryAfter time.Duration) *chat.Error {
 		Code:       chat.CodeTooManyAttempts,
 		Message:    fmt.Sprintf("too many attempts, try again in %d s", secs),
 		RetryAfter: secs * time.Second,
-	}
-}
-
-// Register creates an account. Errors: registration_closed,
-// too_many_attempts (per client IP), invalid_request (username or password
-// shape), username_taken.
-func (s *Service) Register(ctx context.Context, username, password, clientIP string) (chat.User, error) {
-	if !s.allowRegistration {
-		return chat.User{}, errRegistrationClosed
-	}
-	retry, err := s.registerT.Hit(ctx, clientIP)
-	if err != nil {
-		return chat.User{}, fmt.Errorf("auth: register: throttle: %w", err)
-	}
-	if retry > 0 {
-		inc(s.m.rateLimitedRegister)
-		return chat.User{}, tooManyAttempts(retry)
-	}
-	name, err := chat.NormalizeUsername(username)
-	if err != nil {
-		return chat.User{}, err
-	}
-	if err := chat.ValidatePassword(password); err != nil {
-		return chat.User{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return chat.User{}, fmt.Errorf("auth: register: %w", err)
-	}
-	u, err := s.store.CreateUser(ctx, name, hash)
-	if err != nil {
-		return chat.User{}, fmt.Errorf("auth: register: %w", err)
-	}
-	return u, nil
-}
-
-// Login checks a username and password and starts a session. A suspended
-// user with the right password gets account_suspended. Errors:
-// too_many_attempts (per client IP, or after too many failures for this
-// username from this IP, even with the right password), invalid_request
-// (a username or password that no account can have), invalid_credentials
-// (the same for an unknown user and a wrong password, after the same
-// amount of hashing).
-func (s *Service) Login(ctx context.Context, username, password, clientIP string) (chat.TokenPair, chat.User, error) {
-	pair, u, result, err := s.login(ctx, username, password, clientIP)
-	switch result {
-	case loginSuccess:
-		inc(s.m.loginSuccess)
-	case loginFailure:
-		inc(s.m.loginFailure)
-	case loginThrottled:
-		inc(s.m.loginThrottled)
-		inc(s.m.rateLimitedLogin)
-	default:
-		inc(s.m.loginError)
-	}
-	return pair, u, err
-}
-
-func (s *Service) login(ctx context.Context, username, password, clientIP string) (chat.TokenPair, chat.User, string, error) {
-	var (
-		pair chat.TokenPair
-		u    chat.User
-	)
-	retry, err := s.loginIPT.Hit(ctx, clientIP)
-	if err != nil {
-		return pair, u, loginError, fmt.Errorf("auth: login: ip throttle: %w", err)
-	}
-	if retry > 0 {
-		s.log.InfoContext(ctx, "login throttled", "scope", "ip", "client_ip", clientIP)
-		return pair, u, loginThrottled, tooManyAttempts(retry)
-	}
-	name, err := chat.NormalizeUsername(username)
-	if err != nil {
-		return pair, u, loginFailure, err
-	}
-	if err := chat.ValidatePassword(password); err != nil {
-		return pair, u, loginFailure, err
-	}
-	key := name + "|" + clientIP
-	if retry, err := s.loginT.Blocked(ctx, key); err != nil {
-		return pair, u, loginError, fmt.Errorf("auth: login: throttle: %w", err)
-	} else if retry > 0 {
-		s.log.InfoContext(ctx, "login throttled", "scope", "user", "username", name, "client_ip", clientIP)
-		return pair, u, loginThrottled, tooManyAttempts(retry)
-	}
-
-	u, hash, err := s.store.UserByName(ctx, name)
-	var ok bool
-	switch {
-	case errors.Is(err, chat.ErrNotFound):
-		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
-			return pair, u, loginError, fmt.Errorf("auth: login: %w", err)
-		}
-	case err != nil:
-		return pair, u, loginError, fmt.Errorf("auth: login: %w", err)
-	default:
-		if ok, err = s.hasher.Verify(ctx, password, hash); err != nil {
-			return pair, chat.User{}, loginError, fmt.Errorf("auth: login: user %s: %w", u.ID, err)
-		}
-	}
-	if !ok {
-		if _, err := s.loginT.Hit(ctx, key); err != nil {
-			return pair, chat.User{}, loginError, fmt.Errorf("auth: login: throttle: %w", err)
-		}
-		return pair, chat.User{}, loginFailure, errInvalidCredentials
-	}
-
-	if !u.SuspendedAt.IsZero() {
-		return pair, chat.User{}, loginFailure, chat.ErrAccountSuspended
-	}
-	if err := s.loginT.Reset(ctx, key); err != nil {
-		// The login is good; a stale failure count only shortens this
-		// pair's allowance until its window ends.
-		s.log.WarnContext(ctx, "login throttle reset failed", "user_id", u.ID, "err", err)
-	}
-	now := s.now()
-	refresh, refreshHash, err := NewRefreshToken()
-	if err != nil {
-		return pair, chat.User{}, loginError, fmt.Errorf("auth: login: %w", err)
-	}
-	sess, err := s.store.CreateSession(ctx, u.ID, refreshHash, now.Add(s.refreshTTL))
-	if err != nil {
-		return pair, chat.User{}, loginError, fmt.Errorf("auth: login: %w", err)
-	}
-	pair, err = s.pair(u, sess, refresh, now)
-	if err != nil {
-		return pair, chat.User{}, loginError, fmt.Errorf("auth: login: %w", err)
-	}
-	return pair, u, loginSuccess, nil
-}
-
-// pair issues an access token for u in sess and returns it with refresh.
-func (s *Service) pair(u chat.User, sess chat.Session, refresh string, now time.Time) (chat.TokenPair, error) {
-	access, _, err := s.tokens.Issue(u, sess.ID)
-	if err != nil {
-		return chat.TokenPair{}, err
-	}
-	return chat.TokenPair{
-		AccessToken:      access,
-		TokenType:        "Bearer",
-		ExpiresIn:        wholeSeconds(s.tokens.TokenTTL()),
-		RefreshToken:     refresh,
-		RefreshExpiresIn: wholeSeconds(sess.ExpiresAt.Sub(now)),
-	}, nil
-}
-
-// wholeSeconds rounds d to the nearest second, never below 0.
-func wholeSeconds(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	return int64(d.Round(time.Second) / time.Second)
-}
-
-// Refresh spends refreshToken and returns a new pair in the same session.
-// A token of a suspended user is account_suspended.
-// An unknown, expired, revoked or spent token is invalid_token; a spent one
-// also revokes its session (the token was stolen or replayed), evicts it and
-// reports it to OnRevoke.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (chat.TokenPair, error) {
-	pair, result, err := s.refresh(ctx, refreshToken)
-	switch result {
-	case refreshSuccess:
-		inc(s.m.refreshSuccess)
-	case refreshInvalid:
-		inc(s.m.refreshInvalid)
-	case refreshReused:
-		inc(s.m.refreshReused)
-	default:
-		inc(s.m.refreshError)
-	}
-	return pair, err
-}
-
-func (s *Service) refresh(ctx context.Context, refreshToken string) (chat.TokenPair, string, error) {
-	if refreshToken == "" || len(refreshToken) > maxRefreshTokenLen {
-		return chat.TokenPair{}, refreshInvalid, chat.ErrInvalidToken
-	}
-	if sc, ok := s.store.(SuspensionStore); ok {
-		suspended, err := sc.SuspendedByRefresh(ctx, HashRefreshToken(refreshToken))
-		if err != nil {
-			return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: %w", err)
-		}
-		if suspended {
-			return chat.TokenPair{}, refreshInvalid, chat.ErrAccountSuspended
-		}
-	}
-	next, nextHash, err := NewRefreshToken()
-	if err != nil {
-		return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: %w", err)
-	}
-	now := s.now()
-	sess, err := s.store.RotateRefresh(ctx, HashRefreshToken(refreshToken), nextHash, now)
-	switch {
-	case err != nil && sess.ID != "":
-		s.log.WarnContext(ctx, "spent refresh token presented, session revoked",
-			"session_id", sess.ID, "user_id", sess.UserID)
-		s.revoked(sess.ID)
-		return chat.TokenPair{}, refreshReused, chat.ErrInvalidToken
-	case chat.ErrorCode(err) == chat.CodeInvalidToken:
-		return chat.TokenPair{}, refreshInvalid, chat.ErrInvalidToken
-	case err != nil:
-		return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: %w", err)
-	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: session %s: %w", sess.ID, err)
-	}
-	pair, err := s.pair(u, sess, next, now)
-	if err != nil {
-		return chat.TokenPair{}, refreshError, fmt.Errorf("auth: refresh: %w", err)
-	}
-	return pair, refreshSuccess, nil
-}
-
-// Logout revokes the session of refreshToken, which may be its current
-// token or a spent one; revoking a revoked session succeeds again. An
-// unknown or expired token is invalid_token.
-func (s *Service) Logout(ctx context.Context, refreshToken string) error {
-	if refreshToken == "" || len(refreshToken) > maxRefreshTokenLen {
-		return chat.ErrInvalidToken
-	}
-	sess, err := s.store.RevokeByRefresh(ctx, HashRefreshToken(refreshToken), s.now())
-	if err != nil {
-		if chat.ErrorCode(err) == chat.CodeInvalidToken {
-			return chat.ErrInvalidToken
-		}
-		return fmt.Errorf("auth: logout: %w", err)
-	}
-	s.revoked(sess.ID)
-	return nil
-}
-
-// revoked evicts a session this Service just revoked and reports it.
-func (s *Service) revoked(sessionID string) {
-	s.Forget(sessionID)
-	if s.onRevoke != nil {
-		s.onRevoke(sessionID)
 	}
 }

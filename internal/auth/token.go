@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,6 +42,11 @@ type TokenOptions struct {
 	// PreviousSecret, when set, is still accepted for verification so keys
 	// can rotate without logging anyone out. At least MinSecretLen bytes.
 	PreviousSecret []byte
+	// PreviousUntil ends the acceptance of PreviousSecret. When zero it is
+	// the moment the longest access token the previous key could have
+	// signed has expired: NewTokens's time plus AccessTTL plus Leeway (the
+	// previous key signed nothing after this process started).
+	PreviousUntil time.Time
 	// Issuer is the iss claim issued and required; DefaultIssuer when empty.
 	Issuer string
 	// Leeway is the clock skew tolerated on exp and iat, 0 to MaxLeeway.
@@ -87,6 +93,7 @@ type key struct {
 type Tokens struct {
 	current   key
 	previous  *key
+	prevUntil time.Time
 	issuer    string
 	leeway    time.Duration
 	ttl       time.Duration
@@ -133,6 +140,10 @@ func NewTokens(o TokenOptions) (*Tokens, error) {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	t.prevUntil = o.PreviousUntil
+	if t.prevUntil.IsZero() {
+		t.prevUntil = t.now().Add(t.ttl + t.leeway)
+	}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(t.issuer),
@@ -157,6 +168,17 @@ func KeyID(secret []byte) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// deriveKey returns a key for purpose, derived from the current secret
+// with HKDF-SHA256 and purpose as its label, so it never equals the token
+// key or a key for another purpose.
+func (t *Tokens) deriveKey(purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, t.current.secret, nil, purpose, sha256.Size)
+	if err != nil {
+		panic("auth: hkdf: " + err.Error()) // only for a length over 255 × 32
+	}
+	return k
+}
+
 // Ephemeral reports whether the signing key was generated at random because
 // no secret was configured: tokens then die with the process and no other
 // node accepts them.
@@ -168,14 +190,21 @@ func (t *Tokens) TokenTTL() time.Duration { return t.ttl }
 // Issue signs an access token for u in session sessionID with the current
 // key and returns it with its expiry.
 func (t *Tokens) Issue(u chat.User, sessionID string) (string, time.Time, error) {
-	if u.ID == "" || u.Username == "" || sessionID == "" {
-		return "", time.Time{}, errors.New("auth: issue token: user id, username and session id are required")
-	}
 	jti, err := uuid.NewV7()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: issue token: %w", err)
 	}
-	now := t.now().Truncate(time.Second)
+	return t.IssueAt(u, sessionID, t.now(), jti.String())
+}
+
+// IssueAt signs an access token for u in session sessionID as issued at
+// at (truncated to the second) with the given jti. The same arguments give
+// the same token, which is how a retried refresh gets its pair again.
+func (t *Tokens) IssueAt(u chat.User, sessionID string, at time.Time, jti string) (string, time.Time, error) {
+	if u.ID == "" || u.Username == "" || sessionID == "" || jti == "" {
+		return "", time.Time{}, errors.New("auth: issue token: user id, username, session id and jti are required")
+	}
+	now := at.Truncate(time.Second)
 	exp := now.Add(t.ttl)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -184,7 +213,7 @@ func (t *Tokens) Issue(u chat.User, sessionID string) (string, time.Time, error)
 			Audience:  jwt.ClaimStrings{Audience},
 			ExpiresAt: jwt.NewNumericDate(exp),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        jti.String(),
+			ID:        jti,
 		},
 		Name:      u.Username,
 		SessionID: sessionID,
@@ -218,6 +247,11 @@ func (t *Tokens) Parse(token string) (Claims, error) {
 		}
 		return Claims{}, fmt.Errorf("auth: parse token: %w: %w", chat.ErrInvalidToken, err)
 	}
+	// No token this service issues lives longer than its lifetime: a
+	// longer one was not made here, or with another configuration.
+	if c.IssuedAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > t.ttl+t.leeway {
+		return Claims{}, fmt.Errorf("auth: parse token: %w: no iat, or exp - iat above the access token lifetime", chat.ErrInvalidToken)
+	}
 	return Claims{
 		UserID:    c.Subject,
 		Username:  c.Name,
@@ -242,6 +276,9 @@ func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 	case kid == t.current.kid:
 		return t.current.secret, nil
 	case t.previous != nil && kid == t.previous.kid:
+		if !t.now().Before(t.prevUntil) {
+			return nil, fmt.Errorf("key id %q: the previous key is no longer accepted", kid)
+		}
 		return t.previous.secret, nil
 	}
 	return nil, fmt.Errorf("unknown key id %q", kid)

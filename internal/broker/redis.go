@@ -59,11 +59,17 @@ const (
 
 // RedisOptions configure a Redis broker.
 type RedisOptions struct {
-	URL     string
-	Prefix  string
-	Node    string
-	Logger  *slog.Logger
-	Metrics *metrics.Metrics
+	URL    string
+	Prefix string
+	Node   string
+	// Key authenticates every event between nodes (see EventKey); at least
+	// MinKeyLen bytes, the same on every node.
+	Key []byte
+	// MaxTextChars is the longest message text accepted from another node,
+	// in code points; chat.DefaultMaxTextChars when 0.
+	MaxTextChars int
+	Logger       *slog.Logger
+	Metrics      *metrics.Metrics
 	// ReceiveBuffer is how many received events may wait for the handler.
 	ReceiveBuffer int
 	// SendTimeout is how long a received event waits for room in a full
@@ -91,6 +97,7 @@ type Redis struct {
 	events string // the channel every node subscribes to
 
 	handler Handler
+	codec   *eventCodec
 
 	subMu   sync.Mutex
 	rooms   map[string]bool          // rooms with local members
@@ -114,6 +121,9 @@ type Redis struct {
 	overflow   map[string]chat.Event // newest message per room Publish could not queue
 
 	goneSeen map[string]bool // heartbeat loop only
+
+	presenceMu    sync.Mutex
+	presenceRooms map[string]bool // rooms whose presence hash this node wrote to
 
 	stop    chan struct{}
 	stopped sync.Once
@@ -155,6 +165,12 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 	if opt.Node == "" {
 		return nil, errors.New("broker: redis: node id is empty")
 	}
+	if len(opt.Key) < MinKeyLen {
+		return nil, fmt.Errorf("broker: redis: event key is %d bytes, want at least %d", len(opt.Key), MinKeyLen)
+	}
+	if opt.MaxTextChars <= 0 {
+		opt.MaxTextChars = chat.DefaultMaxTextChars
+	}
 	if opt.ReceiveBuffer <= 0 {
 		opt.ReceiveBuffer = DefaultReceiveBuffer
 	}
@@ -181,12 +197,19 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 		opt.Metrics = metrics.New()
 	}
 	r := &Redis{
-		opt:      opt,
-		rdb:      redis.NewClient(ropt),
-		log:      opt.Logger,
-		m:        opt.Metrics,
-		prefix:   opt.Prefix,
-		events:   opt.Prefix + "events",
+		opt:    opt,
+		rdb:    redis.NewClient(ropt),
+		log:    opt.Logger,
+		m:      opt.Metrics,
+		prefix: opt.Prefix,
+		events: opt.Prefix + "events",
+		codec: &eventCodec{
+			key:       append([]byte(nil), opt.Key...),
+			maxBytes:  macLen + stampLen + 12*opt.MaxTextChars + eventOverhead,
+			maxText:   opt.MaxTextChars,
+			roomChans: opt.Prefix + "room:",
+			events:    opt.Prefix + "events",
+		},
 		rooms:    make(map[string]bool),
 		live:     make(map[string]chan struct{}),
 		opsKick:  make(chan struct{}, 1),
@@ -196,8 +219,10 @@ func NewRedis(ctx context.Context, opt RedisOptions) (*Redis, error) {
 		pubq:     make(chan chat.Event, opt.PublishQueue),
 		unsent:   make(map[string]chat.Event),
 		goneSeen: make(map[string]bool),
-		stop:     make(chan struct{}),
-		pubDone:  make(chan struct{}),
+
+		presenceRooms: make(map[string]bool),
+		stop:          make(chan struct{}),
+		pubDone:       make(chan struct{}),
 	}
 	pctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -231,7 +256,8 @@ func (r *Redis) Start(h Handler) {
 }
 
 // Close publishes what is queued (for a short while), removes this node
-// from the shared state and disconnects.
+// from the shared state (its heartbeat, and its fields in every presence
+// hash it wrote to) and disconnects.
 func (r *Redis) Close() error {
 	r.stopped.Do(func() { close(r.stop) })
 	if r.handler != nil {
@@ -250,7 +276,12 @@ func (r *Redis) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	_ = RemoveNode(ctx, r.rdb, r.prefix, r.opt.Node)
+	if err := r.removePresence(ctx); err != nil {
+		r.log.Warn("remove this node's presence from redis", "err", err)
+	}
+	if err := RemoveNode(ctx, r.rdb, r.prefix, r.opt.Node); err != nil {
+		r.log.Warn("remove this node from redis", "err", err)
+	}
 	return r.rdb.Close()
 }
 

@@ -2,10 +2,12 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/redis/go-redis/v9"
 )
 
 // publishLoop writes queued events to Redis in batches. While Redis is
@@ -140,11 +142,8 @@ func (r *Redis) publishBatch(batch []chat.Event) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	pipe := r.rdb.Pipeline()
+	now := time.Now()
 	for _, ev := range batch {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			continue
-		}
 		ch := r.events
 		room := ev.Room
 		if ev.Message != nil {
@@ -153,9 +152,14 @@ func (r *Redis) publishBatch(batch []chat.Event) error {
 		if room != "" {
 			ch = r.roomChannel(room)
 		}
+		b, err := r.codec.encode(ch, ev, now)
+		if err != nil {
+			continue
+		}
 		if ev.Kind == chat.EventPresence {
 			key := r.presenceKey(room)
 			field := ev.Node + "|" + ev.UserID
+			r.notePresence(room)
 			if ev.Presence == chat.PresenceLeave {
 				pipe.HDel(ctx, key, field)
 			} else {
@@ -167,4 +171,56 @@ func (r *Redis) publishBatch(batch []chat.Event) error {
 	}
 	_, err := pipe.Exec(ctx)
 	return err
+}
+
+// notePresence records that this node wrote to room's presence hash.
+func (r *Redis) notePresence(room string) {
+	r.presenceMu.Lock()
+	r.presenceRooms[room] = true
+	r.presenceMu.Unlock()
+}
+
+// removePresence deletes this node's fields from every presence hash it
+// wrote to, so a cleanly stopped node leaves nothing behind for other nodes
+// to filter out.
+func (r *Redis) removePresence(ctx context.Context) error {
+	r.presenceMu.Lock()
+	rooms := make([]string, 0, len(r.presenceRooms))
+	for room := range r.presenceRooms {
+		rooms = append(rooms, room)
+	}
+	r.presenceMu.Unlock()
+	if len(rooms) == 0 {
+		return nil
+	}
+	pipe := r.rdb.Pipeline()
+	keys := make([]*redis.StringSliceCmd, len(rooms))
+	for i, room := range rooms {
+		keys[i] = pipe.HKeys(ctx, r.presenceKey(room))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("broker: remove presence: %w", err)
+	}
+	mine := r.opt.Node + "|"
+	pipe = r.rdb.Pipeline()
+	n := 0
+	for i, room := range rooms {
+		var fields []string
+		for _, f := range keys[i].Val() {
+			if strings.HasPrefix(f, mine) {
+				fields = append(fields, f)
+			}
+		}
+		if len(fields) > 0 {
+			pipe.HDel(ctx, r.presenceKey(room), fields...)
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("broker: remove presence: %w", err)
+	}
+	return nil
 }

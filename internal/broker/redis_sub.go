@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -168,10 +167,9 @@ func (r *Redis) received(msg any) {
 			r.markDirty(room)
 		}
 	case *redis.Message:
-		var ev chat.Event
-		if err := json.Unmarshal([]byte(v.Payload), &ev); err != nil {
-			r.m.BrokerDropped.Inc()
-			r.log.Warn("undecodable broker event", "channel", v.Channel, "err", err)
+		ev, err := r.codec.decode(v.Channel, []byte(v.Payload), time.Now())
+		if err != nil {
+			r.rejected(err)
 			return
 		}
 		if ev.Node == r.opt.Node {
@@ -207,6 +205,19 @@ func (r *Redis) received(msg any) {
 			}
 		}
 	}
+}
+
+// rejected counts an event dropped unread. It is logged at debug level
+// only: whoever publishes on Redis must not be able to flood the log; the
+// counter is what to alert on.
+func (r *Redis) rejected(err error) {
+	reason := rejectDecode
+	var re *rejectError
+	if errors.As(err, &re) {
+		reason = re.reason
+	}
+	r.m.BrokerRejected.WithLabelValues(reason).Inc()
+	r.log.Debug("broker event rejected", "reason", reason, "err", err)
 }
 
 func (r *Redis) markDirty(room string) {

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -31,7 +30,7 @@ type testNode struct {
 func startNode(t *testing.T, redisURL, prefix, node string, tweak func(*RedisOptions), h Handler) *testNode {
 	t.Helper()
 	n := &testNode{m: metrics.New(), events: make(chan chat.Event, 4096)}
-	opt := RedisOptions{URL: redisURL, Prefix: prefix, Node: node, Metrics: n.m}
+	opt := RedisOptions{URL: redisURL, Prefix: prefix, Node: node, Key: testKey, Metrics: n.m}
 	if tweak != nil {
 		tweak(&opt)
 	}
@@ -234,7 +233,7 @@ func TestRedisBrokerSubscribeResyncsAndRoomPresence(t *testing.T) {
 
 	// A broker that is not started never confirms a subscription: its
 	// RoomPresence gives up rather than read a list it could not follow.
-	idle, err := NewRedis(ctx, RedisOptions{URL: u, Prefix: prefix, Node: "I"})
+	idle, err := NewRedis(ctx, RedisOptions{URL: u, Prefix: prefix, Node: "I", Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,8 +444,8 @@ func TestRedisBrokerPublishesNewestMessageAfterOutage(t *testing.T) {
 		if !ok {
 			continue
 		}
-		var ev chat.Event
-		if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil || ev.Message == nil {
+		ev, err := a.codec.decode(m.Channel, []byte(m.Payload), time.Now())
+		if err != nil || ev.Message == nil {
 			t.Fatalf("on %s: %q (%v)", m.Channel, m.Payload, err)
 		}
 		if _, dup := seen[m.Channel]; dup {
@@ -570,7 +569,7 @@ func TestRedisBrokerReportsStaleNodeOnce(t *testing.T) {
 func TestRedisBrokerCloseWithoutStartAndTwice(t *testing.T) {
 	t.Parallel()
 	rdb, ctx, prefix, u := brokerRedis(t)
-	r, err := NewRedis(ctx, RedisOptions{URL: u, Prefix: prefix, Node: "A"})
+	r, err := NewRedis(ctx, RedisOptions{URL: u, Prefix: prefix, Node: "A", Key: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +645,7 @@ func TestRedisBrokerCloseDoesNotWaitForAStuckHandler(t *testing.T) {
 	stuck := make(chan struct{})
 	entered := make(chan struct{}, 1)
 	t.Cleanup(func() { close(stuck) })
-	b, err := NewRedis(context.Background(), RedisOptions{URL: u, Prefix: prefix, Node: "B", closeWait: 300 * time.Millisecond})
+	b, err := NewRedis(context.Background(), RedisOptions{URL: u, Prefix: prefix, Node: "B", Key: testKey, closeWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -32,25 +31,35 @@ type Config struct {
 	DBURL       string `env:"CHAT_DB_URL" envDefault:"sqlite:chat.db" secret:"url" accepts:"sqlite:PATH or a postgres:// or postgresql:// URL"`
 	RedisURL    string `env:"CHAT_REDIS_URL" secret:"url" accepts:"empty or a redis:// or rediss:// URL"`
 	RedisPrefix string `env:"CHAT_REDIS_PREFIX" envDefault:"chat:" accepts:"a key prefix such as chat:"`
+	// BrokerSecret keys the authentication of events between nodes; empty
+	// derives that key from CHAT_JWT_SECRET.
+	BrokerSecret string `env:"CHAT_BROKER_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes, the same on every node"`
 
 	// Tokens.
-	JWTSecret         string        `env:"CHAT_JWT_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes"`
-	JWTPreviousSecret string        `env:"CHAT_JWT_PREVIOUS_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes, set only together with CHAT_JWT_SECRET"`
-	JWTIssuer         string        `env:"CHAT_JWT_ISSUER" envDefault:"chat" accepts:"a non-empty issuer name such as chat"`
-	JWTLeeway         time.Duration `env:"CHAT_JWT_LEEWAY" envDefault:"5s" accepts:"a duration from 0s to 30s such as 5s"`
-	AccessTTL         time.Duration `env:"CHAT_ACCESS_TTL" envDefault:"15m" accepts:"a positive duration such as 15m"`
-	RefreshTTL        time.Duration `env:"CHAT_REFRESH_TTL" envDefault:"720h" accepts:"a positive duration such as 720h"`
+	JWTSecret         string `env:"CHAT_JWT_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes"`
+	JWTPreviousSecret string `env:"CHAT_JWT_PREVIOUS_SECRET" secret:"true" accepts:"empty or a secret of at least 32 bytes, set only together with CHAT_JWT_SECRET"`
+	// JWTPreviousUntil ends the acceptance of the previous key; zero means
+	// the process start plus CHAT_ACCESS_TTL plus CHAT_JWT_LEEWAY.
+	JWTPreviousUntil time.Time     `env:"CHAT_JWT_PREVIOUS_SECRET_UNTIL" accepts:"empty or an RFC 3339 time such as 2026-12-01T12:00:00Z"`
+	JWTIssuer        string        `env:"CHAT_JWT_ISSUER" envDefault:"chat" accepts:"a non-empty issuer name such as chat"`
+	JWTLeeway        time.Duration `env:"CHAT_JWT_LEEWAY" envDefault:"5s" accepts:"a duration from 0s to 30s such as 5s"`
+	AccessTTL        time.Duration `env:"CHAT_ACCESS_TTL" envDefault:"15m" accepts:"a positive duration such as 15m"`
+	RefreshTTL       time.Duration `env:"CHAT_REFRESH_TTL" envDefault:"720h" accepts:"a positive duration such as 720h"`
+	RefreshGrace     time.Duration `env:"CHAT_REFRESH_GRACE" envDefault:"10s" accepts:"a duration from 0s to 1m such as 10s"`
 
 	// Registration, throttles and the clients allowed in.
-	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0"`
+	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	LoginRate         chat.Rate      `env:"CHAT_LOGIN_RATE" envDefault:"5/1m" accepts:"N/DURATION with N at least 1, such as 5/1m, or 0 to turn the throttle off"`
 	LoginIPRate       chat.Rate      `env:"CHAT_LOGIN_IP_RATE" envDefault:"60/1m" accepts:"N/DURATION with N at least 1, such as 60/1m, or 0 to turn the throttle off"`
 	RegisterRate      chat.Rate      `env:"CHAT_REGISTER_RATE" envDefault:"20/1m" accepts:"N/DURATION with N at least 1, such as 20/1m, or 0 to turn the throttle off"`
+	LoginUserRate     chat.Rate      `env:"CHAT_LOGIN_USER_RATE" envDefault:"10/1m" accepts:"N/DURATION with N at least 1, such as 10/1m, or 0 to turn the throttle off"`
+	RefreshRate       chat.Rate      `env:"CHAT_REFRESH_RATE" envDefault:"60/1m" accepts:"N/DURATION with N at least 1, such as 60/1m, or 0 to turn the throttle off"`
+	RefreshSessRate   chat.Rate      `env:"CHAT_REFRESH_SESSION_RATE" envDefault:"10/1m" accepts:"N/DURATION with N at least 1, such as 10/1m, or 0 to turn the throttle off"`
 	TrustedProxies    []netip.Prefix `env:"CHAT_TRUSTED_PROXIES" accepts:"empty or a comma-separated list of CIDRs or IP addresses such as 10.0.0.0/8,192.0.2.7"`
 	AllowedOrigins    []string       `env:"CHAT_ALLOWED_ORIGINS" accepts:"empty or a comma-separated list of origins scheme://host[:port] with scheme http or https and no path, such as https://chat.example.com"`
 
 	// WebSocket.
-	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0"`
+	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	WSPingInterval     time.Duration `env:"CHAT_WS_PING_INTERVAL" envDefault:"25s" accepts:"a positive duration such as 25s"`
 	WSPongTimeout      time.Duration `env:"CHAT_WS_PONG_TIMEOUT" envDefault:"10s" accepts:"a positive duration such as 10s"`
 	WSMaxFrameBytes    int           `env:"CHAT_WS_MAX_FRAME_BYTES" envDefault:"65536" accepts:"an integer of at least 12 × CHAT_MAX_TEXT_CHARS + 1024, such as 65536"`
@@ -319,21 +328,4 @@ func (l *loader) parseErrors(err error) error {
 		l.invalid(name, detail)
 	}
 	return nil
-}
-
-// redactURL returns s with the password of its user information replaced
-// by xxxxx, also when s does not parse as a URL.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return s
-	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + len("://")
-	}
-	return s[:start] + "xxxxx" + s[at:]
 }

@@ -63,10 +63,19 @@ var contractVariables = []string{
 	"CHAT_LOG_LEVEL", "CHAT_LOG_FORMAT",
 }
 
+// serviceVariables are the variables the service reads beyond the
+// contract's table.
+var serviceVariables = []string{
+	"CHAT_BROKER_SECRET", "CHAT_JWT_PREVIOUS_SECRET_UNTIL", "CHAT_REFRESH_GRACE",
+	"CHAT_LOGIN_USER_RATE", "CHAT_REFRESH_RATE", "CHAT_REFRESH_SESSION_RATE",
+}
+
 func TestVariablesMatchContract(t *testing.T) {
 	var got []string
 	for _, v := range variables() {
-		got = append(got, v.name)
+		if !slices.Contains(serviceVariables, v.name) {
+			got = append(got, v.name)
+		}
 		if v.accepts == "" {
 			t.Errorf("%s has no accepts tag", v.name)
 		}
@@ -114,6 +123,12 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_LOGIN_RATE", c.LoginRate, chat.Rate{N: 5, Per: time.Minute}},
 		{"CHAT_LOGIN_IP_RATE", c.LoginIPRate, chat.Rate{N: 60, Per: time.Minute}},
 		{"CHAT_REGISTER_RATE", c.RegisterRate, chat.Rate{N: 20, Per: time.Minute}},
+		{"CHAT_LOGIN_USER_RATE", c.LoginUserRate, chat.Rate{N: 10, Per: time.Minute}},
+		{"CHAT_REFRESH_RATE", c.RefreshRate, chat.Rate{N: 60, Per: time.Minute}},
+		{"CHAT_REFRESH_SESSION_RATE", c.RefreshSessRate, chat.Rate{N: 10, Per: time.Minute}},
+		{"CHAT_REFRESH_GRACE", c.RefreshGrace, 10 * time.Second},
+		{"CHAT_BROKER_SECRET", c.BrokerSecret, ""},
+		{"CHAT_JWT_PREVIOUS_SECRET_UNTIL", c.JWTPreviousUntil, time.Time{}},
 		{"CHAT_TRUSTED_PROXIES", len(c.TrustedProxies), 0},
 		{"CHAT_ALLOWED_ORIGINS", len(c.AllowedOrigins), 0},
 		{"CHAT_WS_COMPRESSION", c.WSCompression, true},
@@ -136,8 +151,8 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_LOG_LEVEL", c.LogLevelName, "info"},
 		{"CHAT_LOG_FORMAT", c.LogFormat, "json"},
 	}
-	if len(tests) != len(contractVariables) {
-		t.Fatalf("%d defaults checked, %d variables", len(tests), len(contractVariables))
+	if len(tests) != len(contractVariables)+len(serviceVariables) {
+		t.Fatalf("%d defaults checked, %d variables", len(tests), len(contractVariables)+len(serviceVariables))
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +237,10 @@ func TestLoadValues(t *testing.T) {
 		JWTLeeway:          0,
 		AccessTTL:          5 * time.Minute,
 		RefreshTTL:         24 * time.Hour,
+		RefreshGrace:       10 * time.Second,
+		LoginUserRate:      chat.Rate{N: 10, Per: time.Minute},
+		RefreshRate:        chat.Rate{N: 60, Per: time.Minute},
+		RefreshSessRate:    chat.Rate{N: 10, Per: time.Minute},
 		AllowRegistration:  false,
 		LoginRate:          chat.Rate{},
 		LoginIPRate:        chat.Rate{N: 100, Per: time.Hour},

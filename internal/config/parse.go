@@ -37,15 +37,14 @@ func (e badEntryError) Error() string {
 	return fmt.Sprintf("entry %q %s", e.entry, e.reason)
 }
 
-// parseBool accepts exactly true, false, 1 and 0.
+// parseBool reads a boolean as Go's strconv.ParseBool does: 1, t, T,
+// TRUE, true, True, 0, f, F, FALSE, false, False.
 func parseBool(s string) (bool, error) {
-	switch s {
-	case "true", "1":
-		return true, nil
-	case "false", "0":
-		return false, nil
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("bool %q: want true, false, 1 or 0", s)
 	}
-	return false, fmt.Errorf("bool %q: want true, false, 1 or 0", s)
+	return b, nil
 }
 
 // parsePrefixes parses a comma-separated list of CIDRs; a bare address is

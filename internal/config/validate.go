@@ -50,6 +50,8 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 
+	l.check("CHAT_BROKER_SECRET", c.BrokerSecret == "" || len(c.BrokerSecret) >= minSecretBytes)
+
 	// Tokens.
 	l.check("CHAT_JWT_SECRET", c.JWTSecret == "" || len(c.JWTSecret) >= minSecretBytes)
 	l.check("CHAT_JWT_PREVIOUS_SECRET", c.JWTPreviousSecret == "" || len(c.JWTPreviousSecret) >= minSecretBytes)
@@ -60,6 +62,10 @@ func (l *loader) validate(c *Config) {
 	l.check("CHAT_JWT_LEEWAY", c.JWTLeeway >= 0 && c.JWTLeeway <= maxLeeway)
 	l.check("CHAT_ACCESS_TTL", c.AccessTTL > 0)
 	l.check("CHAT_REFRESH_TTL", c.RefreshTTL > 0)
+	l.check("CHAT_REFRESH_GRACE", c.RefreshGrace >= 0 && c.RefreshGrace <= time.Minute)
+	if !c.JWTPreviousUntil.IsZero() && c.JWTPreviousSecret == "" {
+		l.fail("CHAT_JWT_PREVIOUS_SECRET_UNTIL", "is set but CHAT_JWT_PREVIOUS_SECRET is empty")
+	}
 
 	// Clients allowed in.
 	if raw, ok := l.environ["CHAT_ALLOWED_ORIGINS"]; ok {

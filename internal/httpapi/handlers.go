@@ -95,9 +95,6 @@ func (s *server) handleRegister() echo.HandlerFunc {
 		}
 		u, err := s.opt.Auth.Register(c.Request().Context(), req.Username, req.Password, c.RealIP())
 		if err != nil {
-			if chat.ErrorCode(err) == chat.CodeTooManyAttempts && s.m != nil {
-				s.m.RateLimitedRegister.Inc()
-			}
 			return err
 		}
 		return c.JSON(http.StatusCreated, map[string]chat.UserJSON{"user": u.JSON()})
@@ -137,7 +134,7 @@ func (s *server) handleRefresh() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		pair, err := s.opt.Auth.Refresh(c.Request().Context(), token)
+		pair, err := s.opt.Auth.RefreshFrom(c.Request().Context(), token, c.RealIP())
 		if err != nil {
 			return err
 		}
@@ -151,7 +148,7 @@ func (s *server) handleLogout() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.opt.Auth.Logout(c.Request().Context(), token); err != nil {
+		if err := s.opt.Auth.LogoutFrom(c.Request().Context(), token, c.RealIP()); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -77,9 +77,9 @@ func (s *server) webRoutes(e *echo.Echo, files fs.FS) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		e.GET("/"+p, h)
+		e.GET("/"+p, h, webHeaders)
 		if path.Base(p) == "index.html" {
-			e.GET("/"+strings.TrimSuffix(p, "index.html"), h)
+			e.GET("/"+strings.TrimSuffix(p, "index.html"), h, webHeaders)
 		}
 		return nil
 	})

@@ -25,9 +25,9 @@ const MaxBodyBytes = 64 << 10
 type Auth interface {
 	Register(ctx context.Context, username, password, clientIP string) (chat.User, error)
 	Login(ctx context.Context, username, password, clientIP string) (chat.TokenPair, chat.User, error)
-	Refresh(ctx context.Context, refreshToken string) (chat.TokenPair, error)
-	Logout(ctx context.Context, refreshToken string) error
 	Authenticate(ctx context.Context, accessToken string) (auth.Claims, error)
+	RefreshFrom(ctx context.Context, refreshToken, clientIP string) (chat.TokenPair, error)
+	LogoutFrom(ctx context.Context, refreshToken, clientIP string) error
 }
 
 // Store is what the REST handlers read and write. Errors are chat error
@@ -117,10 +117,7 @@ func New(opt Options) *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	trusted := opt.TrustedProxies
 	e.IPExtractor = func(r *http.Request) string { return auth.ClientIP(r, trusted) }
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		TargetHeader: echo.HeaderXRequestID,
-		Generator:    newRequestID,
-	}))
+	e.Use(requestIDs, noSniff)
 	e.Use(s.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll:   true,
@@ -150,9 +147,10 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		status := c.Response().Status
 		d := time.Since(start)
+		method := methodLabel(req.Method)
 		if s.m != nil {
-			s.m.HTTPRequests.WithLabelValues(req.Method, route, statusText(status)).Inc()
-			s.m.HTTPDuration.WithLabelValues(req.Method, route).Observe(d.Seconds())
+			s.m.HTTPRequests.WithLabelValues(method, route, statusText(status)).Inc()
+			s.m.HTTPDuration.WithLabelValues(method, route).Observe(d.Seconds())
 		}
 		level := slog.LevelInfo
 		if status >= 500 {
@@ -163,7 +161,7 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		attrs := []any{
 			"request_id", requestID(c),
-			"method", req.Method,
+			"method", method,
 			"route", route,
 			"path", req.URL.Path,
 			"status", status,

@@ -20,6 +20,10 @@ import (
 // Upgrade failure reasons counted by chat_ws_upgrade_failures_total.
 var upgradeReasons = []string{"unauthorized", "origin", "bad_request", "too_many_connections", "handshake", "shutdown", "unavailable"}
 
+// Reasons counted by chat_broker_rejected_total: why an event received
+// from Redis was dropped unread (see internal/broker).
+var brokerRejectReasons = []string{"size", "mac", "stale", "decode", "kind", "channel", "field"}
+
 // Metrics holds every collector of the service.
 type Metrics struct {
 	reg *prometheus.Registry
@@ -54,6 +58,9 @@ type Metrics struct {
 	BrokerPublished prometheus.Counter
 	BrokerErrors    prometheus.Counter
 	BrokerDropped   prometheus.Counter
+	// BrokerRejected counts received events dropped because they failed
+	// their authentication or validation, by reason.
+	BrokerRejected *prometheus.CounterVec
 
 	HTTPRequests *prometheus.CounterVec
 	HTTPDuration *prometheus.HistogramVec
@@ -112,6 +119,7 @@ func New() *Metrics {
 		BrokerErrors:      f.counter("chat_broker_errors_total", "Broker publish or subscription errors."),
 		BrokerDropped:     f.counter("chat_broker_dropped_total", "Broker events dropped (full receive buffer or undecodable)."),
 		HTTPRequests:      f.counterVec("chat_http_requests_total", "HTTP requests, by method, route template and status code.", "method", "route", "code"),
+		BrokerRejected:    f.counterVec("chat_broker_rejected_total", "Events received from the broker and dropped unread: not authenticated by this deployment's key, stale, malformed or out of range, by reason.", "reason"),
 		HTTPDuration: f.histogramVec("chat_http_request_duration_seconds", "HTTP request latency, by method and route template.",
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}, "method", "route"),
 		SearchDuration: f.histogram("chat_search_duration_seconds", "Time to answer a message search, from the parsed query to the page.",
@@ -124,6 +132,9 @@ func New() *Metrics {
 	m.otherClose = m.WSDisconnects.WithLabelValues("other")
 	for _, r := range upgradeReasons {
 		m.WSUpgradeFailures.WithLabelValues(r)
+	}
+	for _, r := range brokerRejectReasons {
+		m.BrokerRejected.WithLabelValues(r)
 	}
 	m.RateLimitedWS = m.RateLimited.WithLabelValues("ws")
 	m.RateLimitedLogin = m.RateLimited.WithLabelValues("login")

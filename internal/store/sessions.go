@@ -89,46 +89,90 @@ func (db *DB) revoke(ctx context.Context, tx *sql.Tx, s *chat.Session, now time.
 	return nil
 }
 
+// LookupRefresh reads the refresh token hash and its session without
+// writing or locking anything, so that a refresh or a logout that cannot
+// succeed, or needs no write, never waits for the writer. It returns the
+// session (revoked or not) and when the token was spent (zero while it is
+// current); chat.ErrInvalidToken for an unknown token or one that expired
+// at now.
+func (db *DB) LookupRefresh(ctx context.Context, hash []byte, now time.Time) (chat.Session, time.Time, error) {
+	var t tokenRow
+	s := &t.session
+	err := db.r.QueryRowContext(ctx, tokenQuery, hash).Scan(
+		msTime{&t.spentAt}, msTime{&t.expiresAt},
+		&s.ID, &s.UserID, msTime{&s.CreatedAt}, msTime{&s.ExpiresAt}, msTime{&s.RevokedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Session{}, time.Time{}, chat.ErrInvalidToken
+	}
+	if err != nil {
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: lookup refresh: %w", err)
+	}
+	if !now.Before(t.expiresAt) || !now.Before(s.ExpiresAt) {
+		return chat.Session{}, time.Time{}, chat.ErrInvalidToken
+	}
+	return *s, t.spentAt, nil
+}
+
 // RotateRefresh spends the refresh token oldHash and gives its session the
 // new token newHash, which expires with the session (sessions do not
-// slide). It returns chat.ErrInvalidToken for an unknown token or an expired
-// or revoked session. A token that was already spent revokes its whole
-// session: RotateRefresh then returns that session and ErrReused.
-func (db *DB) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now time.Time) (chat.Session, error) {
+// slide); it returns the session and the time of the rotation (now). It
+// returns chat.ErrInvalidToken for an unknown token or an expired or revoked
+// session.
+//
+// A token already spent is a retry when it was spent at most grace ago and
+// newHash is its successor, still current: RotateRefresh then changes
+// nothing and returns the session and the time of the first rotation, so
+// the caller can hand out the same pair again (newHash is derived from the
+// old token, so only its holder can name the successor). A spent token
+// whose successor moved on within grace is chat.ErrInvalidToken. Any other
+// spent token revokes its whole session: RotateRefresh then returns that
+// session and ErrReused.
+func (db *DB) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now time.Time, grace time.Duration) (chat.Session, time.Time, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return chat.Session{}, fmt.Errorf("store: rotate refresh: %w", err)
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: %w", err)
 	}
 	defer rollback(tx)
 	t, ok, err := db.lockToken(ctx, tx, oldHash)
 	if err != nil {
-		return chat.Session{}, fmt.Errorf("store: rotate refresh: find token: %w", err)
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: find token: %w", err)
 	}
 	s := t.session
 	if !ok || !s.Active(now) || !now.Before(t.expiresAt) {
-		return chat.Session{}, chat.ErrInvalidToken
+		return chat.Session{}, time.Time{}, chat.ErrInvalidToken
 	}
 	if !t.spentAt.IsZero() {
+		if grace > 0 && !now.After(t.spentAt.Add(grace)) {
+			next, found, err := db.lockToken(ctx, tx, newHash)
+			if err != nil {
+				return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: find successor: %w", err)
+			}
+			if !found || next.session.ID != s.ID || !next.spentAt.IsZero() {
+				return chat.Session{}, time.Time{}, chat.ErrInvalidToken
+			}
+			return s, t.spentAt, nil
+		}
 		if err := db.revoke(ctx, tx, &s, now); err != nil {
-			return chat.Session{}, fmt.Errorf("store: rotate refresh: revoke session: %w", err)
+			return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: revoke session: %w", err)
 		}
 		if err := tx.Commit(); err != nil {
-			return chat.Session{}, fmt.Errorf("store: rotate refresh: commit: %w", err)
+			return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: commit: %w", err)
 		}
-		return s, ErrReused
+		return s, time.Time{}, ErrReused
 	}
+	now = truncMS(now)
 	if _, err := tx.ExecContext(ctx,
 		`UPDATE refresh_tokens SET spent_at = $2 WHERE hash = $1`,
 		oldHash, db.arg(now)); err != nil {
-		return chat.Session{}, fmt.Errorf("store: rotate refresh: spend token: %w", err)
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: spend token: %w", err)
 	}
 	if err := db.insertToken(ctx, tx, newHash, s.ID, s.ExpiresAt, now); err != nil {
-		return chat.Session{}, fmt.Errorf("store: rotate refresh: insert token: %w", err)
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: insert token: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return chat.Session{}, fmt.Errorf("store: rotate refresh: commit: %w", err)
+		return chat.Session{}, time.Time{}, fmt.Errorf("store: rotate refresh: commit: %w", err)
 	}
-	return s, nil
+	return s, now, nil
 }
 
 // RevokeByRefresh ends the session of the refresh token hash (logout). Any
@@ -136,6 +180,18 @@ func (db *DB) RotateRefresh(ctx context.Context, oldHash, newHash []byte, now ti
 // revoked, and revoking again changes nothing; it returns the session. An
 // unknown token or an expired session is chat.ErrInvalidToken.
 func (db *DB) RevokeByRefresh(ctx context.Context, hash []byte, now time.Time) (chat.Session, error) {
+	// Read first: an unknown token or a session already revoked needs no
+	// write, and must not queue behind the single writer.
+	sess, _, err := db.LookupRefresh(ctx, hash, now)
+	if err != nil {
+		if errors.Is(err, chat.ErrInvalidToken) {
+			return chat.Session{}, err
+		}
+		return chat.Session{}, fmt.Errorf("store: revoke session: %w", err)
+	}
+	if !sess.RevokedAt.IsZero() {
+		return sess, nil
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return chat.Session{}, fmt.Errorf("store: revoke session: %w", err)

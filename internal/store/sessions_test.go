@@ -64,7 +64,7 @@ func TestRotateRefresh(t *testing.T) {
 			t.Fatalf("CreateSession: %v", err)
 		}
 
-		got, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now)
+		got, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0)
 		if err != nil {
 			t.Fatalf("rotate t1: %v", err)
 		}
@@ -72,7 +72,7 @@ func TestRotateRefresh(t *testing.T) {
 			t.Errorf("rotate t1 = %+v, want session %+v", got, s)
 		}
 		// The session does not slide: later rotations keep its expiry.
-		got, err = db.RotateRefresh(ctx, tokenHash("t2"), tokenHash("t3"), now.Add(30*time.Minute))
+		got, _, err = db.RotateRefresh(ctx, tokenHash("t2"), tokenHash("t3"), now.Add(30*time.Minute), 0)
 		if err != nil {
 			t.Fatalf("rotate t2: %v", err)
 		}
@@ -80,13 +80,13 @@ func TestRotateRefresh(t *testing.T) {
 			t.Errorf("rotate t2: ExpiresAt = %v, want %v", got.ExpiresAt, s.ExpiresAt)
 		}
 
-		if _, err := db.RotateRefresh(ctx, tokenHash("unknown"), tokenHash("x"), now); !errors.Is(err, chat.ErrInvalidToken) {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("unknown"), tokenHash("x"), now, 0); !errors.Is(err, chat.ErrInvalidToken) {
 			t.Errorf("rotate unknown: err = %v, want ErrInvalidToken", err)
 		}
 
 		// Presenting the spent t1 again revokes the whole session.
 		reuseAt := now.Add(40 * time.Minute)
-		got, err = db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t4"), reuseAt)
+		got, _, err = db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t4"), reuseAt, 0)
 		if !errors.Is(err, store.ErrReused) {
 			t.Fatalf("reuse t1: err = %v, want ErrReused", err)
 		}
@@ -103,7 +103,7 @@ func TestRotateRefresh(t *testing.T) {
 		// The current token t3 of the revoked session no longer rotates, nor
 		// does the token the failed reuse named.
 		for _, tok := range []string{"t3", "t4", "t1"} {
-			if _, err := db.RotateRefresh(ctx, tokenHash(tok), tokenHash("t5"), reuseAt); !errors.Is(err, chat.ErrInvalidToken) {
+			if _, _, err := db.RotateRefresh(ctx, tokenHash(tok), tokenHash("t5"), reuseAt, 0); !errors.Is(err, chat.ErrInvalidToken) {
 				t.Errorf("rotate %s after revocation: err = %v, want ErrInvalidToken", tok, err)
 			}
 		}
@@ -119,7 +119,7 @@ func TestRotateRefreshExpired(t *testing.T) {
 			t.Fatalf("CreateSession: %v", err)
 		}
 		later := now.Add(2 * time.Minute)
-		if _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), later); !errors.Is(err, chat.ErrInvalidToken) {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), later, 0); !errors.Is(err, chat.ErrInvalidToken) {
 			t.Errorf("rotate expired: err = %v, want ErrInvalidToken", err)
 		}
 		if _, err := db.RevokeByRefresh(ctx, tokenHash("t1"), later); !errors.Is(err, chat.ErrInvalidToken) {
@@ -127,7 +127,7 @@ func TestRotateRefreshExpired(t *testing.T) {
 		}
 		// Before its expiry the token still works: the failures above were
 		// about time, not about the token.
-		if _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now); err != nil {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0); err != nil {
 			t.Errorf("rotate before expiry: %v", err)
 		}
 	})
@@ -146,7 +146,7 @@ func TestRevokeByRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
-		if _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now); err != nil {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0); err != nil {
 			t.Fatalf("rotate: %v", err)
 		}
 
@@ -170,7 +170,7 @@ func TestRevokeByRefresh(t *testing.T) {
 				t.Errorf("logout again with %s = %+v, want revoked at %v", tok, got, revokedAt)
 			}
 		}
-		if _, err := db.RotateRefresh(ctx, tokenHash("t2"), tokenHash("t3"), now.Add(3*time.Minute)); !errors.Is(err, chat.ErrInvalidToken) {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("t2"), tokenHash("t3"), now.Add(3*time.Minute), 0); !errors.Is(err, chat.ErrInvalidToken) {
 			t.Errorf("rotate after logout: err = %v, want ErrInvalidToken", err)
 		}
 		if _, err := db.RevokeByRefresh(ctx, tokenHash("unknown"), now); !errors.Is(err, chat.ErrInvalidToken) {
@@ -193,7 +193,7 @@ func TestPruneExpired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.RotateRefresh(ctx, tokenHash("short1"), tokenHash("short2"), now); err != nil {
+		if _, _, err := db.RotateRefresh(ctx, tokenHash("short1"), tokenHash("short2"), now, 0); err != nil {
 			t.Fatal(err)
 		}
 		long, err := db.CreateSession(ctx, u.ID, tokenHash("long1"), now.Add(48*time.Hour))

@@ -174,6 +174,9 @@ func (db *DB) connect(ctx context.Context, target string) error {
 		// The DSN is a plain path, not a file: URI, so that no character of
 		// the path is URI-decoded; the driver applies the _pragma
 		// parameters to every connection it opens.
+		if err := createPrivate(target); err != nil {
+			return err
+		}
 		db.w, err = sql.Open("sqlite", target+"?"+common+
 			"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(memory)&_txlock=immediate")
 		if err != nil {

@@ -190,15 +190,22 @@ func TestTokenExpiry(t *testing.T) {
 			t.Fatalf("closed %s after connect, token lived 1s", d)
 		}
 
-		// An auth frame with a fresh token of the same session extends the socket.
-		p2 := e.user("bob")
-		c2 := e.dial(p2.AccessToken)
-		claims, err := e.auth.Authenticate(t.Context(), p2.AccessToken)
+		// An auth frame with a fresh token of the same session extends the
+		// socket past the first token's expiry. Tokens may live no longer
+		// than the configured lifetime, so this part runs with 3 s tokens.
+		e2 := newEnv(t, dialect, envOpts{accessTTL: 3 * time.Second})
+		p2 := e2.user("bob")
+		c2 := e2.dial(p2.AccessToken)
+		claims, err := e2.auth.Authenticate(t.Context(), p2.AccessToken)
 		if err != nil {
 			t.Fatal(err)
 		}
-		longer := e.tokensAt(0)
-		u, _ := e.db.UserByID(t.Context(), claims.UserID)
+		time.Sleep(2 * time.Second)
+		longer, err := auth.NewTokens(auth.TokenOptions{Secret: []byte(testSecret), Issuer: "chat", AccessTTL: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := e2.db.UserByID(t.Context(), claims.UserID)
 		fresh, exp, err := longer.Issue(u, claims.SessionID)
 		if err != nil {
 			t.Fatal(err)
@@ -214,7 +221,7 @@ func TestTokenExpiry(t *testing.T) {
 		if f := c2.expect("error"); f.str("code") != "invalid_token" {
 			t.Fatalf("foreign session token: %v", f)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond) // past the first token's expiry
 		c2.send(frame{"type": "leave", "room": "x"})
 		c2.expect("left")
 	})
