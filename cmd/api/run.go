@@ -66,8 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer db.Close()
 
+	secret, err := jwtSecret(cfg, log)
+	if err != nil {
+		return err
+	}
 	tokens, err := auth.NewTokens(auth.TokenOptions{
-		Secret:         []byte(cfg.JWTSecret),
+		Secret:         secret,
 		PreviousSecret: []byte(cfg.JWTPreviousSecret),
 		Issuer:         cfg.JWTIssuer,
 		Leeway:         cfg.JWTLeeway,
@@ -77,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("tokens: %w", err)
 	}
 	if tokens.Ephemeral() {
-		log.Warn("CHAT_JWT_SECRET is empty: using a random key, tokens end with this process")
+		log.Warn("CHAT_JWT_SECRET is empty and the database is not SQLite: using a random key, tokens end with this process")
 	}
 
 	node := newNodeID()
