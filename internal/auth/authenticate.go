@@ -30,7 +30,13 @@ type cachedSession struct {
 // still active: the one check behind every authenticated REST request and
 // WebSocket handshake. Errors have code token_expired or invalid_token
 // (revoked or unknown session included), or internal when the store fails.
+//
+// A token of the external provider (ServiceOptions.External) is verified
+// by it instead; it has no session here, so no session check applies.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims, error) {
+	if s.external != nil && s.external.Owns(accessToken) {
+		return s.external.Authenticate(ctx, accessToken)
+	}
 	c, err := s.tokens.Parse(accessToken)
 	if err != nil {
 		return Claims{}, err

@@ -62,6 +62,9 @@ type ServiceOptions struct {
 	// Service revokes (logout, refresh-token reuse), after the store has
 	// recorded it, so the caller can close its sockets on every node.
 	OnRevoke func(sessionID string)
+	// External, when set, also accepts the access tokens of an OpenID
+	// Connect provider (see OIDC); nil accepts only this service's tokens.
+	External *OIDC
 	Metrics  *metrics.Metrics // optional
 	Logger   *slog.Logger     // optional
 	Now      func() time.Time // time.Now when nil
@@ -78,6 +81,7 @@ type Service struct {
 	loginT, loginIPT  Throttle
 	registerT         Throttle
 	onRevoke          func(string)
+	external          *OIDC
 	log               *slog.Logger
 	now               func() time.Time
 	m                 serviceMetrics
@@ -136,6 +140,7 @@ func NewService(o ServiceOptions) *Service {
 		loginIPT:          orOff(o.LoginIPThrottle),
 		registerT:         orOff(o.RegisterThrottle),
 		onRevoke:          o.OnRevoke,
+		external:          o.External,
 		log:               o.Logger,
 		now:               o.Now,
 		sessions:          make(map[string]cachedSession),
