@@ -59,6 +59,8 @@ func (l *loader) validate(c *Config) {
 	l.check("CHAT_ACCESS_TTL", c.AccessTTL > 0)
 	l.check("CHAT_REFRESH_TTL", c.RefreshTTL > 0)
 
+	l.validateOIDC(c)
+
 	// Clients allowed in.
 	if raw, ok := l.environ["CHAT_ALLOWED_ORIGINS"]; ok {
 		origins, err := parseOrigins(raw)
