@@ -47,8 +47,12 @@ const (
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	probeURL := fs.String("probe", "", "request this URL, exit 0 when it answers 200 and 1 otherwise, and do nothing else (a container healthcheck)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *probeURL != "" {
+		return probe(ctx, *probeURL, stdout)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -84,6 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("CHAT_JWT_SECRET is empty and the database is not SQLite: using a random key, tokens end with this process")
 	}
 
+	external, err := newExternal(cfg, db, log)
+	if err != nil {
+		return fmt.Errorf("oidc: %w", err)
+	}
+
 	node := newNodeID()
 	nb, err := newNodeBroker(ctx, cfg, node, log, m)
 	if err != nil {
@@ -103,8 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},
-		Metrics: m,
-		Logger:  log,
+		External: external,
+		Metrics:  m,
+		Logger:   log,
 	})
 	hub = ws.NewHub(ws.Options{
 		Auth:               authSvc,

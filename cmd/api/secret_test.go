@@ -7,7 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
+
+// slowRequest bounds the requests of these tests: a registration hashes a
+// password, which takes seconds with the race detector on a loaded machine.
+const slowRequest = 60 * time.Second
 
 // TestRunKeepsGeneratedSecret restarts run on one SQLite file without
 // CHAT_JWT_SECRET: a token issued before the restart still works after it,
@@ -19,6 +24,7 @@ func TestRunKeepsGeneratedSecret(t *testing.T) {
 		"CHAT_JWT_SECRET": "",
 	}
 	first := startRun(t, env)
+	first.client.Timeout = slowRequest
 	a := signUp(t, first, "keeper")
 	if err := first.stop(t, stopTimeout); err != nil {
 		t.Fatalf("first run: %v\n%s", err, first.stderr)
@@ -43,6 +49,7 @@ func TestRunKeepsGeneratedSecret(t *testing.T) {
 	}
 
 	second := startRun(t, env)
+	second.client.Timeout = slowRequest
 	if code, body := second.call(t, http.MethodGet, "/api/v1/me", nil, a.access); code != http.StatusOK {
 		t.Fatalf("me after the restart with the old token: %d %s", code, body)
 	}
@@ -123,5 +130,37 @@ func TestLoadOrCreateSecretDirectoryMissing(t *testing.T) {
 	_, _, err := loadOrCreateSecret(filepath.Join(t.TempDir(), "absent", "chat.db.secret"))
 	if err == nil {
 		t.Fatal("no error for a key file in a missing directory")
+	}
+}
+
+// TestRunProbe runs the -probe mode against a running service: 0 for a
+// ready one, an error for a missing path and for a closed port.
+func TestRunProbe(t *testing.T) {
+	s := startRun(t, nil)
+	s.client.Timeout = slowRequest
+	s.waitHealthy(t)
+	tests := []struct {
+		name string
+		url  string
+		ok   bool
+	}{
+		{"ready", s.url + "/readyz", true},
+		{"not found", s.url + "/nope", false},
+		{"bad url", "://", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(t.Context(), []string{"api", "-probe", tt.url}, nil, &out, &bytes.Buffer{})
+			if (err == nil) != tt.ok {
+				t.Fatalf("probe %s: %v, want ok=%v", tt.url, err, tt.ok)
+			}
+		})
+	}
+	if err := s.stop(t, stopTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"api", "-probe", s.url + "/readyz"}, nil, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("probe of a stopped service succeeded")
 	}
 }
