@@ -49,10 +49,14 @@ const (
 func run(ctx context.Context, args []string, environ []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	probeURL := fs.String("probe", "", "request this URL, exit 0 when it answers 200 and 1 otherwise, and do nothing else (a container healthcheck)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	getenv := lookup(environ)
+	if *probeURL != "" {
+		return probe(ctx, *probeURL, stdout)
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -74,8 +78,12 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	}
 	defer db.Close()
 
+	secret, err := jwtSecret(cfg, log)
+	if err != nil {
+		return err
+	}
 	tokens, err := auth.NewTokens(auth.TokenOptions{
-		Secret:         []byte(cfg.JWTSecret),
+		Secret:         secret,
 		PreviousSecret: []byte(cfg.JWTPreviousSecret),
 		PreviousUntil:  cfg.JWTPreviousUntil,
 		Issuer:         cfg.JWTIssuer,
@@ -86,7 +94,12 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		return fmt.Errorf("tokens: %w", err)
 	}
 	if tokens.Ephemeral() {
-		log.Warn("CHAT_JWT_SECRET is empty: using a random key, tokens end with this process")
+		log.Warn("CHAT_JWT_SECRET is empty and the database is not SQLite: using a random key, tokens end with this process")
+	}
+
+	external, err := newExternal(cfg, db, log)
+	if err != nil {
+		return fmt.Errorf("oidc: %w", err)
 	}
 
 	node := newNodeID()
@@ -115,8 +128,9 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		OnRevoke: func(sessionID string) {
 			hub.RevokeSession(context.Background(), sessionID)
 		},
-		Metrics: m,
-		Logger:  log,
+		External: external,
+		Metrics:  m,
+		Logger:   log,
 	})
 	hub = ws.NewHub(ws.Options{
 		Auth:               authSvc,

@@ -39,7 +39,13 @@ var ErrStore = errors.New("auth: session store unavailable")
 // holds it, not the token's name claim. Errors have code token_expired or
 // invalid_token (revoked or unknown session or user included); when the
 // store fails the error wraps ErrStore (code internal).
+//
+// A token of the external provider (ServiceOptions.External) is verified
+// by it instead; it has no session here, so no session check applies.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Claims, error) {
+	if s.external != nil && s.external.Owns(accessToken) {
+		return s.external.Authenticate(ctx, accessToken)
+	}
 	c, err := s.tokens.Parse(accessToken)
 	if err != nil {
 		return Claims{}, err

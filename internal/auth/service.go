@@ -90,6 +90,9 @@ type ServiceOptions struct {
 	// Service revokes (logout, refresh-token reuse), after the store has
 	// recorded it, so the caller can close its sockets on every node.
 	OnRevoke func(sessionID string)
+	// External, when set, also accepts the access tokens of an OpenID
+	// Connect provider (see OIDC); nil accepts only this service's tokens.
+	External *OIDC
 	Metrics  *metrics.Metrics // optional
 	Logger   *slog.Logger     // optional
 	Now      func() time.Time // time.Now when nil
@@ -111,6 +114,7 @@ type Service struct {
 	refreshGrace      time.Duration
 	rotationKey       []byte // derives a refresh token's successor
 	onRevoke          func(string)
+	external          *OIDC
 	log               *slog.Logger
 	now               func() time.Time
 	m                 serviceMetrics
@@ -174,6 +178,7 @@ func NewService(o ServiceOptions) *Service {
 		refreshGrace:      max(o.RefreshGrace, 0),
 		rotationKey:       o.Tokens.deriveKey(rotationKeyLabel),
 		onRevoke:          o.OnRevoke,
+		external:          o.External,
 		log:               o.Logger,
 		now:               o.Now,
 		sessions:          make(map[string]cachedSession),

@@ -47,6 +47,11 @@ type Config struct {
 	RefreshTTL       time.Duration `env:"CHAT_REFRESH_TTL" envDefault:"720h" accepts:"a positive duration such as 720h"`
 	RefreshGrace     time.Duration `env:"CHAT_REFRESH_GRACE" envDefault:"10s" accepts:"a duration from 0s to 1m such as 10s"`
 
+	// External identity: access tokens of an OpenID Connect provider.
+	OIDCIssuer        string `env:"CHAT_OIDC_ISSUER" accepts:"empty or the provider's issuer URL with https:// (http:// only on a loopback host) and no query, such as https://id.example.com/realms/chat"`
+	OIDCAudience      string `env:"CHAT_OIDC_AUDIENCE" accepts:"the aud value of the provider's access tokens for this service, required with CHAT_OIDC_ISSUER"`
+	OIDCUsernameClaim string `env:"CHAT_OIDC_USERNAME_CLAIM" envDefault:"preferred_username" accepts:"a claim name such as preferred_username"`
+
 	// Registration, throttles and the clients allowed in.
 	AllowRegistration bool           `env:"CHAT_ALLOW_REGISTRATION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	LoginRate         chat.Rate      `env:"CHAT_LOGIN_RATE" envDefault:"5/1m" accepts:"N/DURATION with N at least 1, such as 5/1m, or 0 to turn the throttle off"`

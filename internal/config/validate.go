@@ -67,6 +67,8 @@ func (l *loader) validate(c *Config) {
 		l.fail("CHAT_JWT_PREVIOUS_SECRET_UNTIL", "is set but CHAT_JWT_PREVIOUS_SECRET is empty")
 	}
 
+	l.validateOIDC(c)
+
 	// Clients allowed in.
 	if raw, ok := l.environ["CHAT_ALLOWED_ORIGINS"]; ok {
 		origins, err := parseOrigins(raw)
