@@ -34,9 +34,12 @@ if [ ! -x "$dir/bin/gorilla-chat" ] || [ "$(cat "$gstamp" 2>/dev/null)" != "$gve
 	echo "$gver" >"$gstamp"
 fi
 
-# Centrifugo, from the module proxy.
-if ! "$dir/bin/centrifugo" version 2>/dev/null | grep -q "${cver#v}"; then
+# Centrifugo, from the module proxy. A build without release flags reports
+# version 0.0.0, so the version built is kept beside the binary.
+cstamp="$dir/bin/centrifugo.version"
+if [ ! -x "$dir/bin/centrifugo" ] || [ "$(cat "$cstamp" 2>/dev/null)" != "$cver" ]; then
 	(cd "$dir" && GOBIN="$dir/bin" go install "github.com/centrifugal/centrifugo/v6@$cver")
+	echo "$cver" >"$cstamp"
 fi
 
 echo "gorilla chat example $gver: $dir/bin/gorilla-chat"
