@@ -135,7 +135,10 @@ func writeCentrifugoConfig(dir, host string, port int, secret string, compress b
 			"allowed_origins": []string{"*"},
 		},
 		"channel": map[string]any{
-			"without_namespace": map[string]any{"allow_publish_for_subscriber": true},
+			"without_namespace": map[string]any{
+				"allow_subscribe_for_client":   true,
+				"allow_publish_for_subscriber": true,
+			},
 		},
 		"http_api":   map[string]any{"key": secret},
 		"websocket":  map[string]any{"compression": compress},
