@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/client"
 )
 
 // Timings and sizes of the client.
@@ -32,10 +30,12 @@ const (
 // client, the users' access tokens and the dialers.
 type bench struct {
 	cfg        config
+	proto      protocol
 	log        io.Writer
 	http       *http.Client
-	metricsURL string   // the first node's
-	metricsAll []string // every node's
+	api        *client.Client // the service's REST API
+	metricsURL string         // the first node's
+	metricsAll []string       // every node's
 	wsURLs     []string
 	runID      string
 	tokens     []string
@@ -48,7 +48,11 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 	if _, err := rand.Read(id); err != nil {
 		return nil, err
 	}
-	b := &bench{cfg: cfg, log: log, runID: hex.EncodeToString(id), metricsURL: cfg.metricsURL}
+	proto, err := newProtocol(cfg.target)
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{cfg: cfg, proto: proto, log: log, runID: hex.EncodeToString(id), metricsURL: cfg.metricsURL}
 	if b.metricsURL == "" {
 		b.metricsURL = cfg.url + "/metrics"
 	}
@@ -58,9 +62,9 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 	for _, u := range cfg.nodeURLs {
 		switch {
 		case strings.HasPrefix(u, "http://"):
-			b.wsURLs = append(b.wsURLs, "ws://"+strings.TrimPrefix(u, "http://")+"/ws")
+			b.wsURLs = append(b.wsURLs, "ws://"+strings.TrimPrefix(u, "http://")+proto.wsPath())
 		case strings.HasPrefix(u, "https://"):
-			b.wsURLs = append(b.wsURLs, "wss://"+strings.TrimPrefix(u, "https://")+"/ws")
+			b.wsURLs = append(b.wsURLs, "wss://"+strings.TrimPrefix(u, "https://")+proto.wsPath())
 		default:
 			return nil, fmt.Errorf("server url %q: want http:// or https://", u)
 		}
@@ -68,6 +72,9 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 	}
 	if cfg.metricsURL != "" {
 		b.metricsAll = []string{cfg.metricsURL}
+	}
+	if !proto.metrics() {
+		b.metricsAll = nil
 	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -78,6 +85,9 @@ func newBench(cfg config, log io.Writer) (*bench, error) {
 		IdleConnTimeout:     30 * time.Second,
 	}
 	b.http = &http.Client{Transport: tr, Timeout: requestTimeout}
+	if b.api, err = client.New(cfg.url, client.Options{HTTPClient: b.http}); err != nil {
+		return nil, err
+	}
 	for i := range cfg.sources {
 		b.dialers = append(b.dialers, newDialer(b.netDialer(i), cfg.compress))
 	}
@@ -114,14 +124,28 @@ func (b *bench) username(i int) string { return fmt.Sprintf("%s%05d", b.cfg.user
 
 // prepareUsers registers the users (a taken name is fine: it logs in
 // instead) and logs each in once for the access token its sockets share.
+// Centrifugo's users get a connection token signed with its secret; the
+// gorilla example has no users.
 func (b *bench) prepareUsers(ctx context.Context) error {
 	start := time.Now()
 	b.tokens = make([]string, b.cfg.users)
+	switch b.cfg.target {
+	case targetGorilla:
+		return nil
+	case targetCentrifugo:
+		for i := range b.tokens {
+			tok, err := centrifugoToken(b.cfg.secret, b.username(i))
+			if err != nil {
+				return err
+			}
+			b.tokens[i] = tok
+		}
+		return nil
+	}
 	err := parallel(ctx, b.cfg.users, setupWorkers, func(ctx context.Context, i int) error {
 		name := b.username(i)
 		err := b.register(ctx, name)
-		var ae *apiError
-		if err != nil && !(errors.As(err, &ae) && ae.Code == "username_taken") {
+		if err != nil && !errors.Is(err, client.CodeUsernameTaken) {
 			return fmt.Errorf("register %s: %w", name, err)
 		}
 		tp, err := b.loginUser(ctx, name)
@@ -138,53 +162,15 @@ func (b *bench) prepareUsers(ctx context.Context) error {
 	return nil
 }
 
-// apiError is an error answer of the REST API.
-type apiError struct {
-	Status int
-	Code   string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d %s", e.Status, e.Code) }
-
-func (b *bench) post(ctx context.Context, path string, body, out any) error {
-	data, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.url+path, bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		var eb chat.ErrorBody
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&eb)
-		return &apiError{Status: resp.StatusCode, Code: eb.Error.Code}
-	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-type credentials struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
-
+// register creates user name through the client package.
 func (b *bench) register(ctx context.Context, name string) error {
-	return b.post(ctx, "/api/v1/auth/register", credentials{name, b.cfg.password}, nil)
+	_, err := b.api.Register(ctx, name, b.cfg.password)
+	return err
 }
 
-func (b *bench) loginUser(ctx context.Context, name string) (chat.TokenPair, error) {
-	var tp chat.TokenPair
-	err := b.post(ctx, "/api/v1/auth/login", credentials{name, b.cfg.password}, &tp)
+// loginUser logs user name in through the client package.
+func (b *bench) loginUser(ctx context.Context, name string) (client.TokenPair, error) {
+	tp, err := b.api.Login(ctx, name, b.cfg.password)
 	if err == nil && tp.AccessToken == "" {
 		err = errors.New("login answered without an access token")
 	}

@@ -40,6 +40,8 @@ type config struct {
 	drain       time.Duration
 	timeout     time.Duration
 
+	target    string // chat, gorilla or centrifugo
+	secret    string // Centrifugo's HMAC token secret
 	serverBin string
 	serverEnv []string
 	serverLog string
@@ -85,7 +87,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.settle, "settle", 30*time.Second, "idle: longest wait for the server's memory to settle before each reading")
 	fs.DurationVar(&c.drain, "drain", 10*time.Second, "fanout and send: longest wait for outstanding acks and deliveries after sending stops; what has not arrived by then counts as lost")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "the whole run stops after this long")
-	fs.StringVar(&c.serverBin, "server-bin", "", "start this cmd/api binary on a fresh SQLite file instead of using -url")
+	fs.StringVar(&c.target, "target", targetChat, "server to measure: chat (this service), gorilla (the gorilla/websocket chat example) or centrifugo; the peers take idle and fanout, built by scripts/peers/build.sh")
+	fs.StringVar(&c.secret, "secret", "", "centrifugo: HMAC secret of a running server's connection tokens (set by -server-bin)")
+	fs.StringVar(&c.serverBin, "server-bin", "", "start this binary (cmd/api on a fresh SQLite file, or the -target peer) instead of using -url")
 	fs.Var(&env, "server-env", "extra KEY=VALUE for the -server-bin server (repeatable)")
 	fs.StringVar(&c.serverLog, "server-log", "", "file for the -server-bin server's stderr (default: in its temp dir, removed)")
 	fs.StringVar(&c.cpuProf, "cpuprofile", "", "write the load generator's own CPU profile to this file")
@@ -132,6 +136,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		check(strings.Contains(kv, "="), "-server-env wants KEY=VALUE")
 	}
 	check(c.nodes >= 1 && c.nodes <= 8, "-nodes must be 1 to 8")
+	if c.target != targetChat {
+		check(c.target == targetGorilla || c.target == targetCentrifugo, "-target must be chat, gorilla or centrifugo")
+		check(!c.has("send") && !c.has("login"), "-target "+c.target+" takes the idle and fanout scenarios only")
+		check(c.nodes == 1 && !strings.Contains(c.url, ","), "-target "+c.target+" runs one node")
+		check(c.target != targetCentrifugo || c.serverBin != "" || c.secret != "", "-target centrifugo needs -server-bin or -secret")
+	}
 	if c.nodes > 1 {
 		check(c.serverBin != "", "-nodes needs -server-bin (or give several -url)")
 		check(c.envHas("CHAT_DB_URL=postgres"), "-nodes > 1 needs -server-env CHAT_DB_URL=postgres://… shared by the nodes")

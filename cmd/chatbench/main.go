@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		cfg.secret = secret
 		cfg.nodeURLs = nil
 		for i := range cfg.nodes {
 			srv, err := startServer(ctx, cfg, secret, stderr)

@@ -126,6 +126,9 @@ func (b *bench) openJoined(ctx context.Context, n int, c *counters, room func(i 
 // sockets, so the next scenario starts clean.
 func (b *bench) closeAndWait(ctx context.Context, p *pool) {
 	p.close()
+	if !b.proto.metrics() {
+		return
+	}
 	deadline := time.Now().Add(closeWait)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		m, err := scrape(ctx, b.http, b.metricsURL, mConns)
@@ -156,6 +159,7 @@ func addErrors(r *result, writeErrs int64, c *counters) {
 }
 
 func (b *bench) addCommon(r *result) {
+	r.add("target", b.cfg.target, "")
 	r.add("nodes", len(b.wsURLs), "")
 	r.add("users", b.cfg.users, "")
 	r.add("sources", b.cfg.sources, "")
@@ -187,19 +191,23 @@ func (b *bench) idle(ctx context.Context) (*result, error) {
 	n := float64(len(p.socks))
 	b.addConnect(r, p)
 	r.add("rooms", rooms, "")
-	r.add("server_open_sockets", after.metrics[mConns], "")
+	if b.proto.rest() {
+		r.add("server_open_sockets", after.metrics[mConns], "")
+	}
 	r.add("rss_before", float64(base.rss)/(1<<20), "MiB")
 	r.add("rss_after", float64(after.rss)/(1<<20), "MiB")
 	r.add("rss_per_socket", float64(after.rss-base.rss)/n/1024, "KiB")
-	// RSS less the free heap the Go runtime keeps for reuse (up to GOGC's
-	// headroom, returned to the system only gradually): what the sockets
-	// hold.
-	r.add("rss_less_free_heap_per_socket", float64((after.rss-after.unreturned())-(base.rss-base.unreturned()))/n/1024, "KiB")
-	r.add("free_heap_kept_before", float64(base.unreturned())/(1<<20), "MiB")
-	r.add("free_heap_kept_after", float64(after.unreturned())/(1<<20), "MiB")
-	r.add("heap_inuse_per_socket", (after.metrics[mHeapInuse]-base.metrics[mHeapInuse])/n/1024, "KiB")
-	r.add("stack_inuse_per_socket", (after.metrics[mStack]-base.metrics[mStack])/n/1024, "KiB")
-	r.add("goroutines_per_socket", (after.metrics[mGoroutine]-base.metrics[mGoroutine])/n, "")
+	if b.proto.metrics() {
+		// RSS less the free heap the Go runtime keeps for reuse (up to
+		// GOGC's headroom, returned to the system only gradually): what
+		// the sockets hold.
+		r.add("rss_less_free_heap_per_socket", float64((after.rss-after.unreturned())-(base.rss-base.unreturned()))/n/1024, "KiB")
+		r.add("free_heap_kept_before", float64(base.unreturned())/(1<<20), "MiB")
+		r.add("free_heap_kept_after", float64(after.unreturned())/(1<<20), "MiB")
+		r.add("heap_inuse_per_socket", (after.metrics[mHeapInuse]-base.metrics[mHeapInuse])/n/1024, "KiB")
+		r.add("stack_inuse_per_socket", (after.metrics[mStack]-base.metrics[mStack])/n/1024, "KiB")
+		r.add("goroutines_per_socket", (after.metrics[mGoroutine]-base.metrics[mGoroutine])/n, "")
+	}
 	r.add("memory_source", b.memorySource(), "")
 	r.add("forced_gc", b.cfg.pprofURL != "", "")
 	r.add("dropped_by_server", p.droppedByServer(), "sockets")
@@ -257,12 +265,15 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 				if d := time.Until(next); d > 0 {
 					time.Sleep(d)
 				}
-				buf = sendFrame(buf, room, j, k, time.Now(), b.cfg.size)
+				buf = b.proto.sendFrame(buf, s, room, j, k, time.Now(), b.cfg.size)
 				if err := s.write(buf); err != nil {
 					writeErrs.Add(1)
 					return
 				}
 				sent.Add(1)
+				if b.proto.acksOnWrite() {
+					c.acks.Add(1)
+				}
 				next = next.Add(interval)
 			}
 		})

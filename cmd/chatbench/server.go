@@ -24,6 +24,8 @@ const (
 	serverStartTimeout = 30 * time.Second
 	// serverStopTimeout bounds the wait for a clean exit after SIGTERM.
 	serverStopTimeout = 20 * time.Second
+	// serverPoll is how often a peer's listening address is tried.
+	serverPoll = 50 * time.Millisecond
 )
 
 // server is a cmd/api process started by the benchmark.
@@ -69,20 +71,56 @@ func serverEnv(c config, dir, pprofAddr, secret string) ([]string, error) {
 	return out, nil
 }
 
-// startServer runs the -server-bin binary and waits for its "listening on"
-// line. The child inherits the raised file limit.
+// launch is how a benchmark server is started.
+type launch struct {
+	args  []string
+	env   []string
+	addr  string // where it listens, when chosen beforehand; else read from its "listening on" line
+	pprof string // base URL of its pprof listener, empty when none
+}
+
+// newLaunch returns the command line and environment of the -target
+// server, with its files in dir.
+func newLaunch(c config, dir, secret string) (launch, error) {
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	switch c.target {
+	case targetGorilla:
+		addr, err := freeLoopbackAddr()
+		return launch{args: []string{"-addr", addr}, env: base, addr: addr}, err
+	case targetCentrifugo:
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return launch{}, err
+		}
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		path, err := writeCentrifugoConfig(dir, host, p, secret, c.compress)
+		return launch{args: []string{"--config", path}, env: base, addr: addr, pprof: "http://" + addr}, err
+	}
+	pprofAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return launch{}, err
+	}
+	env, err := serverEnv(c, dir, pprofAddr, secret)
+	l := launch{env: env}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "CHAT_PPROF_ADDR="); ok && v != "" {
+			l.pprof = "http://" + v
+		}
+	}
+	return l, err
+}
+
+// startServer runs the -server-bin binary and waits until it listens: for
+// the service, its "listening on" line; for a peer, a connect to the
+// address it was given. The child inherits the raised file limit.
 func startServer(ctx context.Context, c config, secret string, stderr io.Writer) (*server, error) {
 	dir, err := os.MkdirTemp("", "chatbench-")
 	if err != nil {
 		return nil, err
 	}
 	s := &server{dir: dir, done: make(chan error, 1)}
-	pprofAddr, err := freeLoopbackAddr()
-	if err != nil {
-		s.cleanup()
-		return nil, err
-	}
-	env, err := serverEnv(c, dir, pprofAddr, secret)
+	l, err := newLaunch(c, dir, secret)
 	if err != nil {
 		s.cleanup()
 		return nil, err
@@ -96,8 +134,9 @@ func startServer(ctx context.Context, c config, secret string, stderr io.Writer)
 		return nil, err
 	}
 	// Not CommandContext: the server gets SIGTERM and time to exit cleanly.
-	s.cmd = exec.Command(c.serverBin)
-	s.cmd.Env = env
+	s.cmd = exec.Command(c.serverBin, l.args...)
+	s.cmd.Env = l.env
+	s.cmd.Dir = dir
 	s.cmd.Stderr = s.log
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -110,27 +149,15 @@ func startServer(ctx context.Context, c config, secret string, stderr io.Writer)
 	}
 	s.pid = s.cmd.Process.Pid
 	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
-				select {
-				case addr <- a:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
+	go scanListening(stdout, s.log, addr)
+	if l.addr != "" {
+		go dialUntilUp(ctx, l.addr, addr)
+	}
 	go func() { s.done <- s.cmd.Wait() }()
 	select {
 	case a := <-addr:
 		s.url = "http://" + a
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "CHAT_PPROF_ADDR="); ok && v != "" {
-				s.pprof = "http://" + v
-			}
-		}
+		s.pprof = l.pprof
 		fmt.Fprintf(stderr, "server pid %d listening on %s\n", s.pid, a)
 		return s, nil
 	case err := <-s.done:
@@ -145,6 +172,37 @@ func startServer(ctx context.Context, c config, secret string, stderr io.Writer)
 	}
 	s.stop(stderr)
 	return nil, err
+}
+
+// scanListening copies the server's stdout to log and sends the address of
+// its first "listening on ADDR" line to addr.
+func scanListening(stdout io.Reader, log io.Writer, addr chan<- string) {
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+			select {
+			case addr <- a:
+			default:
+			}
+		}
+		fmt.Fprintln(log, sc.Text())
+	}
+	_, _ = io.Copy(log, stdout)
+}
+
+// dialUntilUp sends a to up once a TCP connect to a succeeds.
+func dialUntilUp(ctx context.Context, a string, up chan<- string) {
+	for ctx.Err() == nil {
+		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			_ = c.Close()
+			select {
+			case up <- a:
+			default:
+			}
+			return
+		}
+		time.Sleep(serverPoll)
+	}
 }
 
 // stop sends SIGTERM, waits for the exit (SIGKILL after serverStopTimeout)

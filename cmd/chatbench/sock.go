@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -87,21 +86,27 @@ func (c *counters) errSummary() string {
 }
 
 // sock is one open socket. Its reader goroutine is the only one that reads;
-// one goroutine at a time writes.
+// writes are serialised by wmu (a protocol's reader may answer pings).
 type sock struct {
 	ws         *websocket.Conn
+	proto      protocol
 	c          *counters
 	compressed bool
+	wmu        sync.Mutex
+	nextID     atomic.Int64 // command ids, for protocols that number them
 	// window holds a token per send in flight (send scenario); the reader
 	// returns one per ack or error that answers a send.
 	window chan struct{}
 
-	lastSeq  int64 // reader only
-	joinedCh chan struct{}
-	joinOnce sync.Once
-	ended    chan struct{} // closed when the reader returns
-	closing  atomic.Bool
-	readErr  error
+	lastSeq   int64 // reader only
+	joinedCh  chan struct{}
+	joinOnce  sync.Once
+	helloCh   chan struct{} // closed when the protocol's hello is answered
+	helloOnce sync.Once
+	joinErr   atomic.Value  // string: why the server refused the join
+	ended     chan struct{} // closed when the reader returns
+	closing   atomic.Bool
+	readErr   error
 }
 
 // connect opens one authenticated socket as the user whose access token is
@@ -109,7 +114,7 @@ type sock struct {
 func (b *bench) connect(ctx context.Context, i int, token string, c *counters) (*sock, error) {
 	d := b.dialers[i%len(b.dialers)]
 	dd := d.ws
-	dd.Subprotocols = []string{subprotocol, chat.SubprotocolTokenPrefix + token}
+	dd.Subprotocols = b.proto.subprotocols(token)
 	// Socket i goes to node i mod nodes, so members and senders spread
 	// over every node.
 	ws, resp, err := dd.DialContext(ctx, b.wsURLs[i%len(b.wsURLs)], nil)
@@ -124,35 +129,71 @@ func (b *bench) connect(ctx context.Context, i int, token string, c *counters) (
 	ws.SetReadLimit(maxFrameBytes)
 	s := &sock{
 		ws:         ws,
+		proto:      b.proto,
 		c:          c,
 		compressed: strings.Contains(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate"),
 		joinedCh:   make(chan struct{}),
+		helloCh:    make(chan struct{}),
 		ended:      make(chan struct{}),
 	}
 	go s.read()
+	if err := b.proto.hello(ctx, s, token); err != nil {
+		s.close()
+		<-s.ended
+		return nil, err
+	}
 	return s, nil
 }
 
-// join sends a join for room and waits for the joined answer.
+// join enters room as the protocol does and waits for the answer.
 func (s *sock) join(ctx context.Context, room string) error {
-	if err := s.write([]byte(`{"type":"join","room":"` + room + `"}`)); err != nil {
-		return err
+	return s.proto.join(ctx, s, room)
+}
+
+// waitJoined waits until the reader has seen the answer to a join.
+func (s *sock) waitJoined(ctx context.Context) error {
+	return s.waitFor(ctx, s.joinedCh, "join")
+}
+
+// joined marks the join answered; a non-empty refusal fails it.
+func (s *sock) joined(refusal string) {
+	if refusal != "" {
+		s.joinErr.Store(refusal)
 	}
+	s.joinOnce.Do(func() { close(s.joinedCh) })
+}
+
+// helloDone marks the protocol's hello answered.
+func (s *sock) helloDone(refusal string) {
+	if refusal != "" {
+		s.joinErr.Store(refusal)
+	}
+	s.helloOnce.Do(func() { close(s.helloCh) })
+}
+
+// waitFor waits until ch is closed, the socket ends, joinTimeout passes or
+// ctx is done; a refusal stored by the reader is the error.
+func (s *sock) waitFor(ctx context.Context, ch chan struct{}, what string) error {
 	t := time.NewTimer(joinTimeout)
 	defer t.Stop()
 	select {
-	case <-s.joinedCh:
+	case <-ch:
+		if e, _ := s.joinErr.Load().(string); e != "" {
+			return fmt.Errorf("%s: refused: %s", what, e)
+		}
 		return nil
 	case <-s.ended:
-		return fmt.Errorf("join: socket ended: %v", s.readErr)
+		return fmt.Errorf("%s: socket ended: %v", what, s.readErr)
 	case <-t.C:
-		return errors.New("join: no answer")
+		return fmt.Errorf("%s: no answer", what)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 func (s *sock) write(frame []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	_ = s.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return s.ws.WriteMessage(websocket.TextMessage, frame)
 }
@@ -198,7 +239,7 @@ func (s *sock) read() {
 			s.readErr = err
 			return
 		}
-		s.handle(buf, time.Now())
+		s.proto.handle(s, buf, time.Now())
 	}
 }
 
@@ -260,7 +301,7 @@ func (s *sock) handle(data []byte, now time.Time) {
 		switch f.Type {
 		case chat.TypeJoined:
 			s.lastSeq = max(s.lastSeq, f.LastSeq)
-			s.joinOnce.Do(func() { close(s.joinedCh) })
+			s.joined("")
 		case chat.TypeAck:
 			sent, _ := strconv.ParseInt(strings.SplitN(f.Ref, ".", 2)[0], 10, 64)
 			s.ack(sent, now)
@@ -277,8 +318,16 @@ func (s *sock) handle(data []byte, now time.Time) {
 }
 
 // message counts one delivered message: distinct when its seq is above the
-// last one seen on this socket, a duplicate otherwise.
+// last one seen on this socket, a duplicate otherwise. A seq of 0 (a server
+// that numbers nothing) counts every delivery.
 func (s *sock) message(seq, sentNanos int64, now time.Time) {
+	if seq == 0 {
+		s.c.delivered.Add(1)
+		if sentNanos > 0 {
+			s.c.lat.add(now.Sub(time.Unix(0, sentNanos)))
+		}
+		return
+	}
 	if seq <= s.lastSeq {
 		s.c.dups.Add(1)
 		return
