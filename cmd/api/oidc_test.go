@@ -99,8 +99,8 @@ func TestRunOIDC(t *testing.T) {
 	}
 
 	code, body = s.call(t, http.MethodGet, "/api/v1/me", nil, p.token(t, "subject-2", "Taken"))
-	if code != http.StatusConflict || !strings.Contains(string(body), "username_taken") {
-		t.Fatalf("a local account's name: %d %s, want 409 username_taken", code, body)
+	if code != http.StatusUnauthorized || !strings.Contains(string(body), "invalid_token") || !strings.Contains(string(body), "another account") {
+		t.Fatalf("a local account's name: %d %s, want 401 invalid_token naming the clash", code, body)
 	}
 	// Our own tokens keep working beside the provider's.
 	if code, body := s.call(t, http.MethodGet, "/api/v1/me", nil, local.access); code != http.StatusOK || !strings.Contains(string(body), local.id) {

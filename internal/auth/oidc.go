@@ -234,7 +234,9 @@ func (o *OIDC) create(ctx context.Context, sub string, c jwt.MapClaims) (chat.Us
 	}
 	u, err := o.store.CreateExternalUser(ctx, o.issuer, sub, name, unusableHash())
 	if errors.Is(err, chat.ErrUsernameTaken) {
-		return chat.User{}, chat.Errorf(chat.CodeUsernameTaken, "the username %q of this identity belongs to another account; ask an operator", name)
+		// Refused like any token the service cannot accept: the client sees
+		// 401 invalid_token with this reason, on REST and /ws alike.
+		return chat.User{}, chat.Errorf(chat.CodeInvalidToken, "the username %q of this identity belongs to another account; ask an operator", name)
 	}
 	if err != nil {
 		return chat.User{}, fmt.Errorf("auth: oidc: %w", err)
