@@ -22,6 +22,7 @@ import (
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/config"
 	"github.com/chatsvc/chat/internal/httpapi"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/ws"
@@ -86,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer nb.close()
-	var hub *ws.Hub
+	var h *hub.Hub
 	authSvc := auth.NewService(auth.ServiceOptions{
 		Store:             db,
 		Tokens:            tokens,
@@ -97,12 +98,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		LoginIPThrottle:   nb.throttle("login-ip", cfg.LoginIPRate),
 		RegisterThrottle:  nb.throttle("register", cfg.RegisterRate),
 		OnRevoke: func(sessionID string) {
-			hub.RevokeSession(context.Background(), sessionID)
+			h.RevokeSession(context.Background(), sessionID)
 		},
 		Metrics: m,
 		Logger:  log,
 	})
-	hub = ws.NewHub(ws.Options{
+	h = hub.New(hub.Options{
 		Auth:               authSvc,
 		Store:              db,
 		Broker:             nb.broker,
@@ -110,11 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:            m,
 		Logger:             log,
 		Node:               node,
-		AllowedOrigins:     cfg.AllowedOrigins,
-		Compression:        cfg.WSCompression,
 		PingInterval:       cfg.WSPingInterval,
 		PongTimeout:        cfg.WSPongTimeout,
-		MaxFrameBytes:      cfg.WSMaxFrameBytes,
 		SendQueue:          cfg.WSSendQueue,
 		ReplayLimit:        cfg.WSReplayLimit,
 		MaxConnsPerUser:    cfg.WSMaxConnsPerUser,
@@ -125,13 +123,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateBurst:          cfg.RateBurst,
 		Leeway:             cfg.JWTLeeway,
 	})
+	wsHandler := ws.Handler(h, ws.Options{
+		AllowedOrigins: cfg.AllowedOrigins,
+		Compression:    cfg.WSCompression,
+		MaxFrameBytes:  cfg.WSMaxFrameBytes,
+	})
 	nb.start(func(ev chat.Event) {
 		if ev.Kind == chat.EventRevoke {
 			// A session revoked on another node must not outlive this
 			// node's short session cache either.
 			authSvc.Forget(ev.SessionID)
 		}
-		hub.HandleEvent(ev)
+		h.HandleEvent(ev)
 	})
 
 	var draining atomic.Bool
@@ -156,7 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Store:          db,
 		Metrics:        m,
 		Logger:         log,
-		WS:             hub.Handler(),
+		WS:             wsHandler,
 		Ready:          ready,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		Web:            web.FS(),
@@ -228,7 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var wg sync.WaitGroup
 	var hubErr error
 	wg.Add(1)
-	go func() { defer wg.Done(); hubErr = hub.Shutdown(sctx) }()
+	go func() { defer wg.Done(); hubErr = h.Shutdown(sctx) }()
 	var httpErr error
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && httpErr == nil {
