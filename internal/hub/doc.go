@@ -26,14 +26,21 @@
 //
 //  1. Hub.startMu (orders socket starts against Shutdown), then a
 //     connSet.mu (registering the socket);
-//  2. room.mu, then the Socket's own lock (Deliver, Close: queueing a
-//     frame, closing with 4008); Broker.Publish is called with room.mu
-//     held (presence), so a Broker must not call back into this hub on
-//     the publishing goroutine;
+//  2. room.pubMu (publishing the room's presence outbox), then room.mu,
+//     then the Socket's own lock (Deliver, Close: queueing a frame,
+//     closing with 4008);
 //  3. a Socket's lock is a leaf, as are roomSet.mu, connSet.mu, usersMu
 //     and bgMu: nothing is locked while one of them is held. Broker
 //     capabilities (Subscribe, RoomPresence) and the store are called with
 //     no lock held.
+//
+// Broker.Publish is never called with room.mu held. A presence change is
+// queued in the room's outbox under room.mu, in the order it happened, and
+// published by flushOutbox after room.mu is released, under room.pubMu so
+// that the room's changes leave in that order. The in-process broker hands
+// an event to the other hubs attached to it on the publishing goroutine,
+// which takes their room locks: with two hubs in one process, joins to one
+// room on both at the same moment would otherwise wait on each other.
 //
 // # Goroutines and their owners
 //

@@ -112,6 +112,7 @@ func (c *Client) join(f chat.ClientFrame) {
 	mb.replaying = true
 	members := r.memberNamesLocked()
 	r.mu.Unlock()
+	r.flushOutbox()
 
 	replayed, truncated := 0, false
 	if f.Since != nil && *f.Since < last {

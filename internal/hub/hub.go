@@ -31,8 +31,9 @@ type Store interface {
 }
 
 // Broker carries events to the other nodes; the hub delivers to its own
-// members itself. Publish must not block: presence changes are published
-// with the room's lock held, to keep their order.
+// members itself. Publish should not block: a room's presence changes are
+// published one after the other, to keep their order. It is never called
+// with a room's lock held, so it may hand the event to another hub at once.
 type Broker interface {
 	Publish(ctx context.Context, ev chat.Event) error
 }

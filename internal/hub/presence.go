@@ -113,9 +113,9 @@ func (r *room) addMemberLocked(c *Client) *member {
 		if len(r.remote[c.userID]) == 0 && r.presentCountLocked() <= r.hub.opt.PresenceMaxMembers {
 			r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceJoin}, c.userID)
 		}
-		// Published under the room's lock, so a user's join and leave
-		// reach the other nodes in the order they happened here.
-		r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceJoin})
+		// Queued under the room's lock, so a user's join and leave reach
+		// the other nodes in the order they happened here.
+		r.publishLocked(chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceJoin})
 	}
 	return mb
 }
@@ -123,9 +123,20 @@ func (r *room) addMemberLocked(c *Client) *member {
 // leave removes c's membership and releases the room.
 func (r *room) leave(c *Client, mb *member) {
 	r.mu.Lock()
-	if r.members[c] != mb {
-		r.mu.Unlock()
+	left := r.leaveLocked(c, mb)
+	r.mu.Unlock()
+	if !left {
 		return
+	}
+	r.flushOutbox()
+	r.hub.releaseRoom(r)
+}
+
+// leaveLocked removes c's membership, telling the room when its user left,
+// and reports whether mb was still c's membership.
+func (r *room) leaveLocked(c *Client, mb *member) bool {
+	if r.members[c] != mb {
+		return false
 	}
 	delete(r.members, c)
 	if p := r.users[c.userID]; p != nil {
@@ -136,11 +147,35 @@ func (r *room) leave(c *Client, mb *member) {
 			if len(r.remote[c.userID]) == 0 && count <= r.hub.opt.PresenceMaxMembers {
 				r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceLeave}, c.userID)
 			}
-			r.hub.publish(context.Background(), chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
+			r.publishLocked(chat.Event{Kind: chat.EventPresence, Room: r.name, UserID: c.userID, Username: c.username, Presence: chat.PresenceLeave})
 		}
 	}
+	return true
+}
+
+// publishLocked queues ev for the other nodes; the caller calls
+// flushOutbox once it has released mu.
+func (r *room) publishLocked(ev chat.Event) {
+	if r.hub.opt.Broker != nil {
+		r.outbox = append(r.outbox, ev)
+	}
+}
+
+// flushOutbox publishes the queued presence changes in the order they were
+// queued, with mu released: a broker that hands an event to another hub on
+// the publishing goroutine (the in-process one) takes that hub's room
+// lock. Whoever holds pubMu publishes everything queued so far, so two
+// goroutines flushing one room keep the order.
+func (r *room) flushOutbox() {
+	r.pubMu.Lock()
+	defer r.pubMu.Unlock()
+	r.mu.Lock()
+	evs := r.outbox
+	r.outbox = nil
 	r.mu.Unlock()
-	r.hub.releaseRoom(r)
+	for _, ev := range evs {
+		r.hub.publish(context.Background(), ev)
+	}
 }
 
 // relayTyping tells the other members that a user is typing, at most once

@@ -48,6 +48,11 @@ type room struct {
 	remote       map[string]map[string]string
 	presenceOnce sync.Once
 	presenceGen  uint64 // counts remote presence changes
+
+	// outbox holds the presence changes to publish, in the order they
+	// happened under mu; flushOutbox publishes them once mu is released.
+	outbox []chat.Event
+	pubMu  sync.Mutex // held while the outbox is published; taken before mu
 }
 
 // presence counts one user's sockets in a room on this node.
