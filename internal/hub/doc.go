@@ -66,11 +66,14 @@
 //     edit, a deletion or a member or room event stored with its own seq
 //     flows through the same ordered path once the message frame encodes
 //     its kind (messageFrame is the one place).
-//   - Delivery to a user: a frame for every socket of one user on this node
-//     (invited, read) walks the connection registry (forEachConn) and queues
-//     the frame with Client.deliver, as RevokeSession does for a session.
-//   - Removal from a room: a user's memberships are owned by each socket's
-//     reader, so removing them (left after a kick, a ban or a deletion) is a
-//     request queued to those readers, which leave the room as for a leave
-//     frame and send the final frame after their last delivery from it.
+//   - Delivery to a user: DeliverToUser queues a frame, encoded once, for
+//     every socket of one user on this node (invited, read), walking the
+//     connection registry as RevokeSession does for a session.
+//   - Removal from a room: RemoveFromRoom takes every socket of a user on
+//     this node out of a room (left after a kick, a ban or a deletion). It
+//     leaves the room for them as a leave frame does and queues the final
+//     left frame under the room's lock, so nothing from the room follows
+//     it. The memberships are owned by each socket's reader, so they are
+//     only marked removed; the reader forgets one the next time it looks
+//     (Client.member).
 package hub

@@ -61,8 +61,8 @@ func (c *Client) handleFrame(data []byte) {
 
 func (c *Client) join(f chat.ClientFrame) {
 	h := c.hub
-	mb := c.rooms[f.Room]
-	if mb == nil && len(c.rooms) >= h.opt.MaxRoomsPerConn {
+	mb := c.member(f.Room)
+	if mb == nil && c.roomCount() >= h.opt.MaxRoomsPerConn {
 		c.sendError(chat.CodeTooManyRooms, "this socket is in too many rooms; leave one first", f.Ref, f.Room)
 		return
 	}
@@ -157,7 +157,7 @@ func (c *Client) finishReplay(mb *member) {
 }
 
 func (c *Client) leave(f chat.ClientFrame) {
-	if mb := c.rooms[f.Room]; mb != nil {
+	if mb := c.member(f.Room); mb != nil {
 		delete(c.rooms, f.Room)
 		mb.room.leave(c, mb)
 	}
@@ -166,7 +166,7 @@ func (c *Client) leave(f chat.ClientFrame) {
 
 func (c *Client) send(f chat.ClientFrame) {
 	h := c.hub
-	mb := c.rooms[f.Room]
+	mb := c.member(f.Room)
 	if mb == nil {
 		c.sendError(chat.CodeNotJoined, "join the room before sending to it", f.Ref, f.Room)
 		return
@@ -204,7 +204,7 @@ func (c *Client) send(f chat.ClientFrame) {
 }
 
 func (c *Client) typing(f chat.ClientFrame) {
-	mb := c.rooms[f.Room]
+	mb := c.member(f.Room)
 	if mb == nil {
 		c.sendError(chat.CodeNotJoined, "join the room first", f.Ref, f.Room)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
@@ -67,6 +68,7 @@ type member struct {
 	conn      *Client
 	replaying bool
 	pending   []Frame
+	removed   atomic.Bool // taken out of the room by RemoveFromRoom
 }
 
 func (h *Hub) roomShardOf(name string) *roomSet {
