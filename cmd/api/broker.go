@@ -9,25 +9,25 @@ import (
 	"github.com/chatsvc/chat/internal/broker"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/config"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/metrics"
-	"github.com/chatsvc/chat/internal/ws"
 )
 
 // The Redis types serve the interfaces the hub and the auth service declare.
 var (
-	_ ws.Broker         = (*broker.Redis)(nil)
-	_ ws.RoomSubscriber = (*broker.Redis)(nil)
-	_ ws.PresenceSource = (*broker.Redis)(nil)
-	_ ws.ConnLimiter    = (*broker.RedisConns)(nil)
-	_ auth.Throttle     = (*broker.RedisThrottle)(nil)
+	_ hub.Broker         = (*broker.Redis)(nil)
+	_ hub.RoomSubscriber = (*broker.Redis)(nil)
+	_ hub.PresenceSource = (*broker.Redis)(nil)
+	_ hub.ConnLimiter    = (*broker.RedisConns)(nil)
+	_ auth.Throttle      = (*broker.RedisThrottle)(nil)
 )
 
 // nodeBroker is what joins this node to the others: the in-process broker
 // for one node, or Redis with the shared socket count and throttles.
 type nodeBroker struct {
 	kind   string
-	broker ws.Broker
-	conns  ws.ConnLimiter // nil: counted per node
+	broker hub.Broker
+	conns  hub.ConnLimiter // nil: counted per node
 	redis  *broker.Redis
 	mem    *broker.Memory
 	detach func()

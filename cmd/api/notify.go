@@ -6,7 +6,7 @@ import (
 	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/httpapi"
-	"github.com/chatsvc/chat/internal/ws"
+	"github.com/chatsvc/chat/internal/hub"
 )
 
 // hubNotifier tells the hub what the REST handlers changed. Suspension
@@ -14,7 +14,7 @@ import (
 // httpapi.Notifier (stream events, removals, invitations, room deletion)
 // is delivered once the hub implements it, and is a no-op until then.
 type hubNotifier struct {
-	hub  *ws.Hub
+	hub  *hub.Hub
 	auth *auth.Service
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/config"
 	"github.com/chatsvc/chat/internal/httpapi"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/ws"
@@ -108,7 +109,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		return err
 	}
 	defer nb.close()
-	var hub *ws.Hub
+	var h *hub.Hub
 	// roomCreate counts the rooms each user makes (CHAT_ROOM_CREATE_RATE):
 	// over REST here, and by joins of unknown names once the hub takes it.
 	roomCreate := nb.throttle("room-create", cfg.RoomCreateRate)
@@ -126,13 +127,13 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		RefreshSessionThrottle: nb.throttle("refresh-session", cfg.RefreshSessRate),
 		RefreshGrace:           cfg.RefreshGrace,
 		OnRevoke: func(sessionID string) {
-			hub.RevokeSession(context.Background(), sessionID)
+			h.RevokeSession(context.Background(), sessionID)
 		},
 		External: external,
 		Metrics:  m,
 		Logger:   log,
 	})
-	hub = ws.NewHub(ws.Options{
+	h = hub.New(hub.Options{
 		Auth:               authSvc,
 		Store:              db,
 		Broker:             nb.broker,
@@ -140,11 +141,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		Metrics:            m,
 		Logger:             log,
 		Node:               node,
-		AllowedOrigins:     cfg.AllowedOrigins,
-		Compression:        cfg.WSCompression,
 		PingInterval:       cfg.WSPingInterval,
 		PongTimeout:        cfg.WSPongTimeout,
-		MaxFrameBytes:      cfg.WSMaxFrameBytes,
 		SendQueue:          cfg.WSSendQueue,
 		ReplayLimit:        cfg.WSReplayLimit,
 		MaxConnsPerUser:    cfg.WSMaxConnsPerUser,
@@ -155,13 +153,18 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		RateBurst:          cfg.RateBurst,
 		Leeway:             cfg.JWTLeeway,
 	})
+	wsHandler := ws.Handler(h, ws.Options{
+		AllowedOrigins: cfg.AllowedOrigins,
+		Compression:    cfg.WSCompression,
+		MaxFrameBytes:  cfg.WSMaxFrameBytes,
+	})
 	nb.start(func(ev chat.Event) {
 		if ev.Kind == chat.EventRevoke {
 			// A session revoked on another node must not outlive this
 			// node's short session cache either.
 			authSvc.Forget(ev.SessionID)
 		}
-		hub.HandleEvent(ev)
+		h.HandleEvent(ev)
 	})
 
 	var draining atomic.Bool
@@ -186,14 +189,14 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		Store:          db,
 		Metrics:        m,
 		Logger:         log,
-		WS:             hub.Handler(),
+		WS:             wsHandler,
 		Ready:          ready,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		Web:            web.FS(),
 		TrustedProxies: cfg.TrustedProxies,
 		Admins:         cfg.Admins,
 		RoomCreate:     roomCreate,
-		Notifier:       hubNotifier{hub: hub, auth: authSvc},
+		Notifier:       hubNotifier{hub: h, auth: authSvc},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -261,7 +264,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	var wg sync.WaitGroup
 	var hubErr error
 	wg.Add(1)
-	go func() { defer wg.Done(); hubErr = hub.Shutdown(sctx) }()
+	go func() { defer wg.Done(); hubErr = h.Shutdown(sctx) }()
 	var httpErr error
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && httpErr == nil {

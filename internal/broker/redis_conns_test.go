@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatsvc/chat/internal/ws"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/redis/go-redis/v9"
 )
 
-var _ ws.ConnLimiter = (*RedisConns)(nil)
+var _ hub.ConnLimiter = (*RedisConns)(nil)
 
 // testNodeTTL stands in for NodeTTL so that a node dies within a test.
 const testNodeTTL = 300 * time.Millisecond

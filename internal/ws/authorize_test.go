@@ -5,16 +5,16 @@ import (
 	"testing"
 
 	"github.com/chatsvc/chat/internal/chat"
-	"github.com/chatsvc/chat/internal/ws"
+	"github.com/chatsvc/chat/internal/hub"
 )
 
 // TestAuthorize checks that the authorization hook is asked on join, send
 // and typing, and that a refusal is an error frame with its code that
 // changes nothing else.
 func TestAuthorize(t *testing.T) {
-	refuse := map[ws.Act]string{ws.ActJoin: "secret", ws.ActSend: "readonly", ws.ActTyping: "readonly"}
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) {
-		o.Authorize = func(_ context.Context, _, room string, act ws.Act) error {
+	refuse := map[hub.Act]string{hub.ActJoin: "secret", hub.ActSend: "readonly", hub.ActTyping: "readonly"}
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) {
+		o.Authorize = func(_ context.Context, _, room string, act hub.Act) error {
 			if refuse[act] == room {
 				return chat.Errorf("forbidden", "not allowed here")
 			}

@@ -63,9 +63,9 @@ func pipeConn(t *testing.T) (*conn, *websocket.Conn) {
 	if up.err != nil {
 		t.Fatalf("server handshake: %v", up.err)
 	}
-	h := &Hub{opt: Options{SendQueue: 16}, m: metrics.New(), log: slog.New(slog.DiscardHandler)}
+	h := &handler{queue: 16, m: metrics.New(), log: slog.New(slog.DiscardHandler)}
 	h.opt.defaults()
-	c := &conn{hub: h, ws: up.wsc}
+	c := &conn{h: h, ws: up.wsc}
 	c.cond = sync.NewCond(&c.mu)
 	return c, client
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
 	"github.com/chatsvc/chat/internal/store/storetest"
@@ -29,7 +30,7 @@ type env struct {
 	db      *store.DB
 	auth    *auth.Service
 	tokens  *auth.Tokens
-	hub     *ws.Hub
+	hub     *hub.Hub
 	m       *metrics.Metrics
 	srv     *httptest.Server
 	wsURL   string
@@ -38,7 +39,8 @@ type env struct {
 }
 
 type envOpts struct {
-	hub       func(*ws.Options)
+	hub       func(*hub.Options)
+	ws        func(*ws.Options)
 	accessTTL time.Duration
 	dbURL     string
 }
@@ -76,16 +78,20 @@ func newEnv(t testing.TB, dialect string, o envOpts) *env {
 		RefreshTTL: time.Hour, Metrics: m,
 		OnRevoke: func(sid string) { e.hub.RevokeSession(context.Background(), sid) },
 	})
-	opt := ws.Options{
-		Auth: e.auth, Store: db, Metrics: m, Compression: true,
+	opt := hub.Options{
+		Auth: e.auth, Store: db, Metrics: m,
 		RateMsgs: 1000, RateBurst: 1000,
 	}
 	if o.hub != nil {
 		o.hub(&opt)
 	}
-	e.hub = ws.NewHub(opt)
+	wopt := ws.Options{Compression: true}
+	if o.ws != nil {
+		o.ws(&wopt)
+	}
+	e.hub = hub.New(opt)
 	mux := http.NewServeMux()
-	mux.Handle("/ws", e.hub.Handler())
+	mux.Handle("/ws", ws.Handler(e.hub, wopt))
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.srv.Listener = ws.Listener(e.srv.Listener)
 	e.srv.Start()

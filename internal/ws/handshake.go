@@ -13,7 +13,6 @@ import (
 	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/gorilla/websocket"
-	"golang.org/x/time/rate"
 )
 
 // handshakeTimeout bounds the token check before an upgrade.
@@ -25,9 +24,9 @@ const retryAfterSeconds = "2"
 
 // serveWS checks the token, the origin and the per-user cap, then upgrades.
 // Every refusal is a plain HTTP JSON error and no upgrade.
-func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+func (h *handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	fails := h.m.WSUpgradeFailures
-	if h.closing.Load() {
+	if h.hub.Draining() {
 		fails.WithLabelValues("shutdown").Inc()
 		writeError(w, http.StatusServiceUnavailable, chat.CodeUnavailable, "the server is shutting down")
 		return
@@ -50,7 +49,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
 	defer cancel()
-	claims, err := h.opt.Auth.Authenticate(ctx, token)
+	claims, err := h.hub.Authenticate(ctx, token)
 	if err != nil && !auth.IsRefused(err) {
 		// The token could not be checked: it may well be good.
 		fails.WithLabelValues("unavailable").Inc()
@@ -69,7 +68,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, chat.CodeInvalidRequest, "a WebSocket upgrade is required")
 		return
 	}
-	shared, ok := h.acquireUser(ctx, claims.UserID)
+	shared, ok := h.hub.AcquireUser(ctx, claims.UserID)
 	if !ok {
 		fails.WithLabelValues("too_many_connections").Inc()
 		writeError(w, http.StatusTooManyRequests, chat.CodeTooManyConnections, "too many open sockets for this user")
@@ -84,74 +83,46 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	wsc, err := h.upgrader.Upgrade(w, r, answer)
 	if err != nil {
-		h.releaseUser(claims.UserID, shared)
+		h.hub.ReleaseUser(claims.UserID, shared)
 		fails.WithLabelValues("handshake").Inc()
 		return
 	}
 	h.start(wsc, claims, shared)
 }
 
-// start registers an upgraded socket, greets it and starts its reader. The
+// start attaches an upgraded socket to the hub and starts its reader. The
 // request and its context are not kept.
-func (h *Hub) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
-	now := time.Now()
-	c := &conn{
-		hub:       h,
-		ws:        wsc,
-		id:        h.nextID.Add(1),
-		userID:    claims.UserID,
-		username:  claims.Username,
-		sessionID: claims.SessionID,
-		limiter:   rate.NewLimiter(rate.Limit(h.opt.RateMsgs), h.opt.RateBurst),
-		rooms:     make(map[string]*member),
-		shared:    sharedSlot,
-	}
+func (h *handler) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
+	c := &conn{h: h, ws: wsc}
 	c.cond = sync.NewCond(&c.mu)
-	c.lastRead.Store(now.UnixNano())
-	c.lastPing.Store(now.UnixNano())
-	c.expires.Store(claims.ExpiresAt.Add(h.opt.Leeway).UnixNano())
 	if cc, ok := wsc.NetConn().(*countingConn); ok {
 		c.cc = cc
 		cc.counters.Store(&byteCounters{recv: h.m.WSWireBytesReceived, sent: h.m.WSWireBytesSent})
 	}
+	c.cl = h.hub.NewClient(c, claims, sharedSlot)
 	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readLoop through the writer
 	wsc.SetPingHandler(func(data string) error {
-		c.lastRead.Store(time.Now().UnixNano())
-		c.enqueueControl(websocket.PongMessage, []byte(data))
+		c.cl.Heard()
+		c.enqueue(outFrame{control: websocket.PongMessage, ctl: []byte(data)})
 		return nil
 	})
 	wsc.SetPongHandler(func(string) error {
-		c.lastRead.Store(time.Now().UnixNano())
+		c.cl.Heard()
 		return nil
 	})
-
-	h.startMu.Lock()
-	if h.closing.Load() {
-		h.startMu.Unlock()
+	if !h.hub.Attach(c.cl) {
 		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chat.CloseGoingAway.Code, chat.CloseGoingAway.Reason), time.Now().Add(time.Second))
 		_ = wsc.Close()
-		h.releaseUser(c.userID, c.shared)
+		h.hub.ReleaseUser(claims.UserID, sharedSlot)
 		return
 	}
-	h.wg.Add(1)
-	h.addConn(c)
-	h.startMu.Unlock()
-	h.m.WSConnections.Inc()
-	h.m.WSAccepted.Inc()
-	c.logger().Debug("websocket opened")
-	c.sendJSON(chat.WelcomeFrame{
-		Type:        chat.TypeWelcome,
-		User:        chat.WelcomeUser{ID: c.userID, Username: c.username},
-		SessionID:   c.sessionID,
-		HeartbeatMS: h.opt.PingInterval.Milliseconds(),
-	})
 	go c.readLoop()
 }
 
 // originAllowed applies the origin rules: no Origin (not a browser) is
 // allowed, "null" never is, and otherwise the origin must be listed or, with
 // no list, have the request's host.
-func (h *Hub) originAllowed(r *http.Request) bool {
+func (h *handler) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -176,7 +147,7 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 }
 
 // upgradeError renders a failed upgrade in the contract's JSON shape.
-func (h *Hub) upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+func upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
 	writeError(w, status, chat.CodeInvalidRequest, "WebSocket handshake failed: "+reason.Error())
 }
 

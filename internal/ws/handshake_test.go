@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestHandshake(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.MaxConnsPerUser = 2 }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.MaxConnsPerUser = 2 }})
 	pair := e.user("alice")
 	expired, _, err := e.tokensAt(-time.Hour).Issue(chat.User{ID: "x", Username: "alice"}, "s")
 	if err != nil {
@@ -79,7 +80,7 @@ func TestHandshake(t *testing.T) {
 	}
 
 	t.Run("allow list", func(t *testing.T) {
-		e2 := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.AllowedOrigins = []string{"https://chat.example"} }})
+		e2 := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.AllowedOrigins = []string{"https://chat.example"} }})
 		p := e2.user("bob")
 		h := http.Header{"Authorization": {"Bearer " + p.AccessToken}, "Origin": {"https://chat.example"}}
 		if _, resp, err := e2.dialHeader(h, ""); err != nil {
@@ -129,7 +130,7 @@ func TestHandshake(t *testing.T) {
 
 func TestCompressionNegotiated(t *testing.T) {
 	for _, on := range []bool{true, false} {
-		e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.Compression = on }})
+		e := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.Compression = on }})
 		p := e.user("alice")
 		d := websocket.Dialer{EnableCompression: true}
 		_, resp, err := e.dialWith(d, http.Header{"Authorization": {"Bearer " + p.AccessToken}}, "")

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestCloseCodes(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.MaxFrameBytes = 4096 }})
+	e := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.MaxFrameBytes = 4096 }})
 	tok := e.user("alice").AccessToken
 	tests := []struct {
 		name   string
@@ -51,7 +52,7 @@ func TestCloseCodes(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.RateMsgs = 1; o.RateBurst = 3 }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.RateMsgs = 1; o.RateBurst = 3 }})
 	c := e.dial(e.user("alice").AccessToken)
 	for range 3 {
 		c.send(frame{"type": "leave", "room": "x"})
@@ -71,7 +72,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestHeartbeat(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) {
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) {
 		o.PingInterval = 200 * time.Millisecond
 		o.PongTimeout = 200 * time.Millisecond
 	}})
@@ -115,7 +116,7 @@ func TestHeartbeat(t *testing.T) {
 }
 
 func TestSlowConsumer(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.SendQueue = 64 }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.SendQueue = 64 }})
 	tok := e.user("slow").AccessToken
 	// The slow socket never reads until it is closed: the kernel buffers
 	// fill, then its queue overflows.
@@ -305,7 +306,7 @@ func TestShutdownAcksAndCloses(t *testing.T) {
 }
 
 // panicAuth panics for one token, standing in for a bug in a frame handler.
-type panicAuth struct{ ws.Authenticator }
+type panicAuth struct{ hub.Authenticator }
 
 func (p panicAuth) Authenticate(ctx context.Context, token string) (auth.Claims, error) {
 	if token == "boom" {
@@ -315,7 +316,7 @@ func (p panicAuth) Authenticate(ctx context.Context, token string) (auth.Claims,
 }
 
 func TestPanicClosesOnlyThatSocket(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.Auth = panicAuth{o.Auth} }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.Auth = panicAuth{o.Auth} }})
 	tok := e.user("alice").AccessToken
 	bystander := e.dial(tok)
 	bystander.join("calm", -1)

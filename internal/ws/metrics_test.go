@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatsvc/chat/internal/hub"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
@@ -249,7 +250,7 @@ func TestWireBytesWithoutCompression(t *testing.T) {
 		{"off on the client", true, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.Compression = tc.server }})
+			e := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.Compression = tc.server }})
 			d := websocket.Dialer{EnableCompression: tc.client, HandshakeTimeout: 5 * time.Second}
 			// A sender, and a receiver that gets nothing but small frames
 			// besides the messages.
@@ -322,7 +323,7 @@ func (l *mtLogs) lines(tb testing.TB) []map[string]any {
 func TestLogsCarryNoSecrets(t *testing.T) {
 	logs := &mtLogs{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.Logger = log }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.Logger = log }})
 	const secretText = "DISTINCTIVE-message-text-7f3a91"
 	alice := e.user("alice")
 

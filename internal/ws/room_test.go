@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
-	"github.com/chatsvc/chat/internal/ws"
+	"github.com/chatsvc/chat/internal/hub"
 )
 
 func TestSendAckBroadcast(t *testing.T) {
@@ -52,7 +52,7 @@ func TestSendAckBroadcast(t *testing.T) {
 
 func TestJoinReplay(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect, envOpts{hub: func(o *ws.Options) { o.ReplayLimit = 5 }})
+		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.ReplayLimit = 5 }})
 		a := e.dial(e.user("alice").AccessToken)
 		a.join("r", -1)
 		for i := 1; i <= 8; i++ {
@@ -154,7 +154,7 @@ func TestJoinWhileSending(t *testing.T) {
 
 func TestManySendersGapless(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect, envOpts{hub: func(o *ws.Options) { o.SendQueue = 4096 }})
+		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.SendQueue = 4096 }})
 		watcher := e.dial(e.user("watcher").AccessToken)
 		watcher.join("storm", -1)
 		const n, each = 20, 25
@@ -215,7 +215,7 @@ func TestRefIdempotency(t *testing.T) {
 
 func TestErrorFramesKeepSocket(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect, envOpts{hub: func(o *ws.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
+		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
 		a := e.dial(e.user("alice").AccessToken)
 		a.expect("welcome")
 		a.join("one", -1)
@@ -317,7 +317,7 @@ func TestTypingAndPresence(t *testing.T) {
 }
 
 func TestPresenceLimit(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{hub: func(o *ws.Options) { o.PresenceMaxMembers = 2 }})
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.PresenceMaxMembers = 2 }})
 	a := e.dial(e.user("alice").AccessToken)
 	b := e.dial(e.user("bob").AccessToken)
 	c := e.dial(e.user("carol").AccessToken)

@@ -1,8 +1,10 @@
-package ws
+package hub
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/chatsvc/chat/internal/auth"
@@ -13,8 +15,26 @@ import (
 // derive from any request context, so a shutdown lets accepted sends finish.
 const opTimeout = 10 * time.Second
 
+// Handle carries out one frame the peer of c sent. The transport calls it
+// from one goroutine per socket, which owns the socket's rooms, and lets a
+// close asked for meanwhile wait until it returns, so an accepted send is
+// acknowledged before the socket closes.
+//
+// A panic while carrying out the frame is a bug: it is logged with its
+// stack and closes this socket with 1011 rather than ending the process
+// and every other socket with it.
+func (h *Hub) Handle(c *Client, data []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.Logger().Error("frame handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.sock.Close(chat.CloseInternal)
+		}
+	}()
+	c.handleFrame(data)
+}
+
 // handleFrame carries out one client frame.
-func (c *conn) handleFrame(data []byte) {
+func (c *Client) handleFrame(data []byte) {
 	f, err := chat.DecodeFrame(data)
 	if !c.limiter.Allow() {
 		c.hub.m.RateLimitedWS.Inc()
@@ -39,10 +59,10 @@ func (c *conn) handleFrame(data []byte) {
 	}
 }
 
-func (c *conn) join(f chat.ClientFrame) {
+func (c *Client) join(f chat.ClientFrame) {
 	h := c.hub
-	mb := c.rooms[f.Room]
-	if mb == nil && len(c.rooms) >= h.opt.MaxRoomsPerConn {
+	mb := c.member(f.Room)
+	if mb == nil && c.roomCount() >= h.opt.MaxRoomsPerConn {
 		c.sendError(chat.CodeTooManyRooms, "this socket is in too many rooms; leave one first", f.Ref, f.Room)
 		return
 	}
@@ -92,6 +112,7 @@ func (c *conn) join(f chat.ClientFrame) {
 	mb.replaying = true
 	members := r.memberNamesLocked()
 	r.mu.Unlock()
+	r.flushOutbox()
 
 	replayed, truncated := 0, false
 	if f.Since != nil && *f.Since < last {
@@ -108,8 +129,8 @@ func (c *conn) join(f chat.ClientFrame) {
 			if err != nil {
 				continue
 			}
-			fr.ts = 0 // a replay is a delivery, but its age is no delivery latency
-			if !c.enqueueWait(fr) {
+			fr.TS = 0 // a replay is a delivery, but its age is no delivery latency
+			if c.sock.DeliverWait(context.Background(), fr) != nil {
 				return
 			}
 			replayed++
@@ -117,35 +138,35 @@ func (c *conn) join(f chat.ClientFrame) {
 	}
 	b, err := json.Marshal(chat.JoinedFrame{Type: chat.TypeJoined, Room: f.Room, LastSeq: last, Replayed: replayed, Truncated: truncated, Members: members, Ref: f.Ref})
 	if err == nil {
-		c.enqueueWait(outFrame{data: b, size: len(b), kind: kindData})
+		_ = c.sock.DeliverWait(context.Background(), Frame{Kind: KindData, Data: b})
 	}
 	c.finishReplay(mb)
 }
 
 // finishReplay queues the live messages held back during the replay and
 // makes the membership live.
-func (c *conn) finishReplay(mb *member) {
+func (c *Client) finishReplay(mb *member) {
 	r := mb.room
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range mb.pending {
-		c.enqueue(f)
+		c.deliver(f)
 	}
 	mb.pending = nil
 	mb.replaying = false
 }
 
-func (c *conn) leave(f chat.ClientFrame) {
-	if mb := c.rooms[f.Room]; mb != nil {
+func (c *Client) leave(f chat.ClientFrame) {
+	if mb := c.member(f.Room); mb != nil {
 		delete(c.rooms, f.Room)
 		mb.room.leave(c, mb)
 	}
 	c.sendJSON(chat.LeftFrame{Type: chat.TypeLeft, Room: f.Room, Ref: f.Ref})
 }
 
-func (c *conn) send(f chat.ClientFrame) {
+func (c *Client) send(f chat.ClientFrame) {
 	h := c.hub
-	mb := c.rooms[f.Room]
+	mb := c.member(f.Room)
 	if mb == nil {
 		c.sendError(chat.CodeNotJoined, "join the room before sending to it", f.Ref, f.Room)
 		return
@@ -182,8 +203,8 @@ func (c *conn) send(f chat.ClientFrame) {
 	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: msg.Room, Message: &msg})
 }
 
-func (c *conn) typing(f chat.ClientFrame) {
-	mb := c.rooms[f.Room]
+func (c *Client) typing(f chat.ClientFrame) {
+	mb := c.member(f.Room)
 	if mb == nil {
 		c.sendError(chat.CodeNotJoined, "join the room first", f.Ref, f.Room)
 		return
@@ -196,12 +217,12 @@ func (c *conn) typing(f chat.ClientFrame) {
 	}
 }
 
-func (c *conn) auth(f chat.ClientFrame) {
+func (c *Client) auth(f chat.ClientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	claims, err := c.hub.opt.Auth.Authenticate(ctx, f.Token)
 	if err != nil && !auth.IsRefused(err) {
-		c.logger().Warn("auth frame: token check failed", "err", err)
+		c.Logger().Warn("auth frame: token check failed", "err", err)
 		c.sendError(chat.CodeInternal, "the token could not be checked; try again", f.Ref, "")
 		return
 	}
@@ -219,7 +240,7 @@ func (c *conn) auth(f chat.ClientFrame) {
 
 // allowed asks Options.Authorize whether the socket may carry out act for
 // frame f, and answers a refusal with an error frame.
-func (c *conn) allowed(f chat.ClientFrame, act Act) bool {
+func (c *Client) allowed(f chat.ClientFrame, act Act) bool {
 	authorize := c.hub.opt.Authorize
 	if authorize == nil {
 		return true
@@ -231,7 +252,7 @@ func (c *conn) allowed(f chat.ClientFrame, act Act) bool {
 		return true
 	}
 	if chat.ErrorCode(err) == chat.CodeInternal {
-		c.logger().Warn("authorize", "room", f.Room, "act", act, "err", err)
+		c.Logger().Warn("authorize", "room", f.Room, "act", act, "err", err)
 	}
 	c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
 	return false
@@ -240,13 +261,13 @@ func (c *conn) allowed(f chat.ClientFrame, act Act) bool {
 // storeFailed logs a failed store operation: the first failure of an outage
 // as an error, the rest (one per frame while the store is away) at debug
 // level, so an outage is logged once.
-func (c *conn) storeFailed(op, room string, err error) {
+func (c *Client) storeFailed(op, room string, err error) {
 	if !c.hub.storeDown.Swap(true) {
-		c.logger().Error(op, "room", room, "err", err)
+		c.Logger().Error(op, "room", room, "err", err)
 		c.hub.log.Error("store unreachable; sends fail with internal until it returns")
 		return
 	}
-	c.logger().Debug(op, "room", room, "err", err)
+	c.Logger().Debug(op, "room", room, "err", err)
 }
 
 // storeWorked notes a store operation that succeeded, ending an outage.

@@ -1,4 +1,4 @@
-package ws
+package hub
 
 import (
 	"fmt"
@@ -9,22 +9,22 @@ import (
 	"github.com/chatsvc/chat/internal/metrics"
 )
 
-// benchRoom builds a room with n members whose queues are drained by the
-// benchmark instead of writer goroutines, so only the fan-out is measured:
+// benchRoom builds a room with n members on fake sockets whose queues are
+// drained by the benchmark instead of writer goroutines, so only the fan-out is measured:
 // one encode, then one queue append per member.
-func benchRoom(b *testing.B, n int) (*room, []*conn) {
+func benchRoom(b *testing.B, n int) (*room, []*fakeSocket) {
 	b.Helper()
 	h := &Hub{opt: Options{SendQueue: 1 << 20}, m: metrics.New()}
 	h.opt.defaults()
-	r := &room{hub: h, name: "bench", members: make(map[*conn]*member), users: make(map[string]*presence), ready: true}
-	conns := make([]*conn, n)
-	for i := range conns {
-		c := &conn{hub: h, userID: fmt.Sprint("u", i), username: fmt.Sprint("user", i)}
-		c.writing = true // no writer goroutine: the benchmark empties the queue
+	r := &room{hub: h, name: "bench", members: make(map[*Client]*member), users: make(map[string]*presence), ready: true}
+	socks := make([]*fakeSocket, n)
+	for i := range socks {
+		s := newFakeSocket(h.opt.SendQueue)
+		c := &Client{hub: h, sock: s, userID: fmt.Sprint("u", i), username: fmt.Sprint("user", i)}
 		r.members[c] = &member{room: r, conn: c}
-		conns[i] = c
+		socks[i] = s
 	}
-	return r, conns
+	return r, socks
 }
 
 func benchmarkBroadcast(b *testing.B, n int) {
@@ -36,8 +36,8 @@ func benchmarkBroadcast(b *testing.B, n int) {
 		m.Seq = int64(i + 1)
 		r.deliver(m)
 		if i%64 == 63 {
-			for _, c := range conns {
-				c.queue = c.queue[:0]
+			for _, s := range conns {
+				s.queue = s.queue[:0]
 			}
 		}
 	}

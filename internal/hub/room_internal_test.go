@@ -1,4 +1,4 @@
-package ws
+package hub
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // It is called inside the synctest bubble; stopHub ends both.
 func roomHub(t testing.TB, opt Options, name string) (*Hub, *room) {
 	t.Helper()
-	h := NewHub(opt)
+	h := New(opt)
 	r := h.getRoom(name)
 	r.mu.Lock()
 	r.setLastLocked(0)

@@ -1,0 +1,79 @@
+// Package hub is the real-time core of the chat service, whatever carries
+// its sockets: rooms, per-room ordering and gap fill, the replay-to-live
+// handoff, presence, typing, cross-node events, per-user socket accounting,
+// revocation, token expiry, heartbeats and the decisions on every client
+// frame. It imports no transport: a socket is the small Socket interface,
+// and package ws implements it over WebSocket.
+//
+// The hub never talks to a database or a message bus directly: it consumes
+// the small Store, Broker and Authenticator interfaces declared here, and
+// cmd/api passes the concrete values.
+//
+// # A socket's life
+//
+// The transport makes the hub's side of a socket with NewClient, registers
+// it with Attach (which greets it), hands it every frame the peer sends
+// with Handle from one goroutine (the socket's reader, which owns its room
+// memberships), reports what it hears with Client.Heard, and ends it with
+// Detach once the socket is closed. The hub delivers with Socket.Deliver
+// (never blocking) and Socket.DeliverWait (replays, with back-pressure),
+// and ends a socket with Socket.Close, TimedOut or Cut.
+//
+// # Lock order
+//
+// A goroutine that holds several of these locks took them in this order,
+// and takes none of the earlier ones while it holds a later one:
+//
+//  1. Hub.startMu (orders socket starts against Shutdown), then a
+//     connSet.mu (registering the socket);
+//  2. room.pubMu (publishing the room's presence outbox), then room.mu,
+//     then the Socket's own lock (Deliver, Close: queueing a frame,
+//     closing with 4008);
+//  3. a Socket's lock is a leaf, as are roomSet.mu, connSet.mu, usersMu
+//     and bgMu: nothing is locked while one of them is held. Broker
+//     capabilities (Subscribe, RoomPresence) and the store are called with
+//     no lock held.
+//
+// Broker.Publish is never called with room.mu held. A presence change is
+// queued in the room's outbox under room.mu, in the order it happened, and
+// published by flushOutbox after room.mu is released, under room.pubMu so
+// that the room's changes leave in that order. The in-process broker hands
+// an event to the other hubs attached to it on the publishing goroutine,
+// which takes their room locks: with two hubs in one process, joins to one
+// room on both at the same moment would otherwise wait on each other.
+//
+// # Goroutines and their owners
+//
+// Every goroutine the hub starts ends before Shutdown returns: the sweeper
+// (stopped by Shutdown) and background work (gap fills from the store,
+// resyncs, room catch-ups) started through Hub.background and counted in
+// Hub.bg. Shutdown also waits for every attached socket to be detached
+// (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
+//
+// # Counting
+//
+// A dropped presence or typing frame is counted by Client.dropVolatile, a
+// slow consumer by Client.tooSlow, and every end of a socket, with its
+// close code, by Hub.Detach.
+//
+// # Seams for the rooms and moderation work
+//
+//   - Authorization: Options.Authorize is asked on join, send and typing
+//     (later edit, delete and read take new Act values); a refusal is an
+//     error frame with the refusal's code.
+//   - Stream events: a room orders what it delivers by Seq alone (room.deliver,
+//     the stash, the gap fill and the replay all take a chat.Message), so an
+//     edit, a deletion or a member or room event stored with its own seq
+//     flows through the same ordered path once the message frame encodes
+//     its kind (messageFrame is the one place).
+//   - Delivery to a user: DeliverToUser queues a frame, encoded once, for
+//     every socket of one user on this node (invited, read), walking the
+//     connection registry as RevokeSession does for a session.
+//   - Removal from a room: RemoveFromRoom takes every socket of a user on
+//     this node out of a room (left after a kick, a ban or a deletion). It
+//     leaves the room for them as a leave frame does and queues the final
+//     left frame under the room's lock, so nothing from the room follows
+//     it. The memberships are owned by each socket's reader, so they are
+//     only marked removed; the reader forgets one the next time it looks
+//     (Client.member).
+package hub

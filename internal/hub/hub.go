@@ -1,0 +1,292 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatsvc/chat/internal/auth"
+	"github.com/chatsvc/chat/internal/chat"
+	"github.com/chatsvc/chat/internal/metrics"
+)
+
+// Authenticator validates an access token: signature, claims and session.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (auth.Claims, error)
+}
+
+// Store is the durable storage the hub needs.
+type Store interface {
+	// EnsureRoom creates the room when missing and returns it.
+	EnsureRoom(ctx context.Context, name string) (chat.Room, error)
+	// Append stores a message and assigns its seq; dup reports a repeated ref.
+	Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error)
+	// After returns the messages with after < seq <= upTo (upTo <= 0: no
+	// bound), oldest first; past limit the newest limit and truncated.
+	After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error)
+}
+
+// Broker carries events to the other nodes; the hub delivers to its own
+// members itself. Publish should not block: a room's presence changes are
+// published one after the other, to keep their order. It is never called
+// with a room's lock held, so it may hand the event to another hub at once.
+type Broker interface {
+	Publish(ctx context.Context, ev chat.Event) error
+}
+
+// PresenceSource is an optional Broker capability: it lists the users
+// present in a room on the other nodes, for a room that gets its first
+// member on this node.
+type PresenceSource interface {
+	RoomPresence(ctx context.Context, room string) ([]chat.PresentUser, error)
+}
+
+// RoomSubscriber is an optional Broker capability: it is told which rooms
+// have members on this node, so it only receives events for those.
+type RoomSubscriber interface {
+	Subscribe(room string)
+	Unsubscribe(room string)
+}
+
+// ConnLimiter is an optional cross-node count of a user's open sockets. It
+// reports whether one more socket is allowed and, when it is, counts it.
+type ConnLimiter interface {
+	Acquire(ctx context.Context, userID string, max int) (bool, error)
+	Release(ctx context.Context, userID string)
+}
+
+// Act names what a socket asks to do in a room, for Options.Authorize.
+type Act uint8
+
+// The acts a socket asks for.
+const (
+	ActJoin Act = iota + 1
+	ActSend
+	ActTyping
+)
+
+// Default limits and timings. Each can be overridden in Options.
+const (
+	// gapWait is how long a room waits for a missing seq to arrive before
+	// it reads it back from the store.
+	gapWait = 150 * time.Millisecond
+	// typingInterval is the least time between two relayed typing notices
+	// of one user in one room.
+	typingInterval = 3 * time.Second
+	// maxMembersListed caps the members listed in a joined frame.
+	maxMembersListed = 1000
+	// sweepInterval is how often heartbeats and token expiry are checked.
+	sweepInterval = 500 * time.Millisecond
+	// connShards is the number of shards of the connection registry.
+	connShards = 32
+	// roomShards is the number of shards of the room map.
+	roomShards = 64
+)
+
+// Options configure a Hub. Zero values take the contract's defaults.
+type Options struct {
+	Auth   Authenticator
+	Store  Store
+	Broker Broker // nil: single node, nothing published
+	Conns  ConnLimiter
+	// Authorize, when set, is asked before a socket joins a room, sends to
+	// it or types in it. An error refuses the act: the socket gets an error
+	// frame with the error's code (a *chat.Error; any other error is
+	// internal) and nothing else changes. nil allows every act.
+	Authorize func(ctx context.Context, userID, room string, act Act) error
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
+	// Node names this node in published events.
+	Node string
+
+	// PingInterval and PongTimeout set the heartbeat: a socket is pinged
+	// every PingInterval and ended when nothing arrived for both.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	// SendQueue bounds a socket's outgoing queue, and the live frames
+	// held back for it while its replay is written.
+	SendQueue          int
+	ReplayLimit        int
+	MaxConnsPerUser    int
+	MaxRoomsPerConn    int
+	PresenceMaxMembers int
+	MaxTextChars       int
+	RateMsgs           float64
+	RateBurst          int
+	// Leeway is added to a token's expiry before its socket is closed.
+	Leeway time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.PingInterval <= 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.PongTimeout <= 0 {
+		o.PongTimeout = 10 * time.Second
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 256
+	}
+	if o.ReplayLimit <= 0 {
+		o.ReplayLimit = 500
+	}
+	if o.MaxConnsPerUser <= 0 {
+		o.MaxConnsPerUser = 16
+	}
+	if o.MaxRoomsPerConn <= 0 {
+		o.MaxRoomsPerConn = 100
+	}
+	if o.PresenceMaxMembers <= 0 {
+		o.PresenceMaxMembers = 500
+	}
+	if o.MaxTextChars <= 0 {
+		o.MaxTextChars = chat.DefaultMaxTextChars
+	}
+	if o.RateMsgs <= 0 {
+		o.RateMsgs = 10
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Node == "" {
+		o.Node = "local"
+	}
+}
+
+// Hub owns every socket of this node and the rooms they joined, whatever
+// carries the sockets. Its methods are safe for concurrent use.
+type Hub struct {
+	opt Options
+	log *slog.Logger
+	m   *metrics.Metrics
+
+	seed      maphash.Seed
+	connShard [connShards]connSet
+	roomShard [roomShards]roomSet
+
+	usersMu   sync.Mutex
+	users     map[string]int // open sockets per user on this node
+	connsDown atomic.Bool    // the shared socket count failed last time
+	storeDown atomic.Bool    // the store failed last time
+
+	nextID   atomic.Uint64
+	startMu  sync.Mutex // orders connection starts against Shutdown
+	closing  atomic.Bool
+	wg       sync.WaitGroup // one per attached socket
+	stop     chan struct{}
+	stopOnce sync.Once
+	sweeper  sync.WaitGroup
+
+	bgMu   sync.Mutex
+	bgDone bool           // Shutdown waits for bg; no work starts after
+	bg     sync.WaitGroup // gap fills, resyncs and catch-ups in flight
+}
+
+// background runs f on its own goroutine, owned by the hub: Shutdown waits
+// for it. After Shutdown has begun waiting, f is not run.
+func (h *Hub) background(f func()) {
+	h.bgMu.Lock()
+	if h.bgDone {
+		h.bgMu.Unlock()
+		return
+	}
+	h.bg.Add(1)
+	h.bgMu.Unlock()
+	go func() {
+		defer h.bg.Done()
+		f()
+	}()
+}
+
+// maxRemoteUsers bounds the users a room records present on other nodes:
+// enough to list maxMembersListed and to know the room is past
+// PresenceMaxMembers.
+func (h *Hub) maxRemoteUsers() int {
+	return 2 * max(h.opt.PresenceMaxMembers, maxMembersListed)
+}
+
+type connSet struct {
+	mu    sync.Mutex
+	conns map[*Client]struct{}
+}
+
+type roomSet struct {
+	mu    sync.Mutex
+	rooms map[string]*room
+}
+
+// New builds a hub and starts its heartbeat sweeper; Shutdown stops it.
+func New(opt Options) *Hub {
+	opt.defaults()
+	h := &Hub{
+		opt:   opt,
+		log:   opt.Logger,
+		m:     opt.Metrics,
+		seed:  maphash.MakeSeed(),
+		users: make(map[string]int),
+		stop:  make(chan struct{}),
+	}
+	for i := range h.connShard {
+		h.connShard[i].conns = make(map[*Client]struct{})
+	}
+	for i := range h.roomShard {
+		h.roomShard[i].rooms = make(map[string]*room)
+	}
+	h.sweeper.Add(1)
+	go h.sweep()
+	return h
+}
+
+// Options returns the hub's options with their defaults filled in.
+func (h *Hub) Options() Options { return h.opt }
+
+// Authenticate checks an access token with Options.Auth.
+func (h *Hub) Authenticate(ctx context.Context, token string) (auth.Claims, error) {
+	return h.opt.Auth.Authenticate(ctx, token)
+}
+
+// Draining reports whether Shutdown has begun.
+func (h *Hub) Draining() bool { return h.closing.Load() }
+
+// Shutdown stops accepting sockets, lets every socket finish the frame it
+// is handling (so accepted sends are stored and acknowledged), closes each
+// with 1001 and waits for them to end or for ctx. Sockets still open when
+// ctx ends are cut.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.startMu.Lock()
+	h.closing.Store(true)
+	h.startMu.Unlock()
+	h.forEachConn(func(c *Client) { c.sock.Close(chat.CloseGoingAway) })
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.forEachConn(func(c *Client) { c.sock.Cut() })
+		<-done
+		err = errors.New("hub: shutdown: sockets still open at the deadline")
+	}
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.sweeper.Wait()
+	h.bgMu.Lock()
+	h.bgDone = true
+	h.bgMu.Unlock()
+	h.bg.Wait()
+	return err
+}

@@ -1,0 +1,142 @@
+package ws
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/chatsvc/chat/internal/hub"
+	"github.com/gorilla/websocket"
+)
+
+// prepare turns a broadcast payload into a message prepared once for
+// every socket whatever its compression; nil when it cannot be.
+func prepare(b []byte) any {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+	if err != nil {
+		return nil
+	}
+	return pm
+}
+
+// writeLoop drains the queue, coalescing each drain into one write, and
+// exits when the queue is empty.
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.cond.Broadcast()
+		c.mu.Unlock()
+
+		closed, err := c.writeBatch(batch)
+		clear(batch)
+		c.mu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.logger().Debug("websocket write failed", "err", err)
+			c.mu.Lock()
+			c.writing = false
+			c.queue = nil
+			c.endLocked()
+			c.mu.Unlock()
+			_ = c.ws.NetConn().Close()
+			return
+		}
+		if closed {
+			// Half-close and give the peer a moment to answer; the reader
+			// ends the connection when the answer or the deadline comes.
+			if c.cc != nil {
+				_ = c.cc.CloseWrite()
+			}
+			_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
+			c.mu.Lock()
+			c.writing = false
+			c.queue = nil
+			c.cond.Broadcast()
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// writeBatch writes one drain of the queue in one write to the network,
+// up to the close frame, and reports whether the close frame was written.
+func (c *conn) writeBatch(batch []outFrame) (closed bool, err error) {
+	if c.cc != nil {
+		c.cc.beginBatch()
+	}
+	deadline := time.Now().Add(c.h.opt.WriteTimeout)
+	_ = c.ws.SetWriteDeadline(deadline)
+	for i := range batch {
+		f := &batch[i]
+		switch f.control {
+		case 0:
+			err = c.writeFrame(f.Frame)
+		case websocket.CloseMessage:
+			err = c.ws.WriteControl(websocket.CloseMessage, f.ctl, deadline)
+			closed = true
+		default:
+			err = c.ws.WriteControl(f.control, f.ctl, deadline)
+		}
+		if err != nil || closed {
+			break
+		}
+	}
+	if c.cc != nil {
+		if ferr := c.cc.endBatch(); err == nil {
+			err = ferr
+		}
+	}
+	return closed, err
+}
+
+// writeFrame writes one frame of the hub and counts it.
+func (c *conn) writeFrame(f hub.Frame) error {
+	m := c.h.m
+	b := f.Bytes()
+	var err error
+	// The setting is per write. A prepared frame is compressed once for
+	// all its readers, so it pays from a small size; a frame for this
+	// socket alone (an ack, an error) only when it is large.
+	if f.Shared != nil {
+		c.ws.EnableWriteCompression(len(b) >= compressMin)
+		if pm, ok := f.Shared.Prepared(prepare).(*websocket.PreparedMessage); ok {
+			err = c.ws.WritePreparedMessage(pm)
+		} else {
+			err = c.ws.WriteMessage(websocket.TextMessage, b)
+		}
+	} else {
+		c.ws.EnableWriteCompression(len(b) >= compressOwnMin)
+		err = c.ws.WriteMessage(websocket.TextMessage, b)
+	}
+	if err != nil {
+		return err
+	}
+	m.WSFramesSent.Inc()
+	m.WSPayloadBytesSent.Add(float64(len(b)))
+	if f.Kind == hub.KindMessage {
+		m.MessagesDelivered.Inc()
+		if f.TS != 0 {
+			m.DeliverySeconds.Observe(float64(time.Now().UnixNano()-f.TS) / 1e9)
+		}
+	}
+	return nil
+}
+
+// logger returns the logger of the socket, with its attributes once the
+// hub has its side of it.
+func (c *conn) logger() *slog.Logger {
+	if c.cl == nil {
+		return c.h.log
+	}
+	return c.cl.Logger()
+}

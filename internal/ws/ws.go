@@ -1,0 +1,99 @@
+// Package ws carries the hub's sockets over WebSocket (gorilla/websocket):
+// the /ws handshake, one reader goroutine per socket, its writer (the
+// outgoing queue, a writer goroutine started on demand, coalesced writes,
+// pings and the close), and the wire-byte counting listener. Rooms,
+// ordering, presence and every decision about a frame belong to package
+// hub; a socket here is the hub's Socket.
+//
+// # Lock order
+//
+// conn.mu is a leaf: the hub queues frames and closes sockets while holding
+// a room's lock, so nothing in this package takes a hub lock, or calls into
+// the hub, with conn.mu held. countingConn.mu is a leaf under the writer.
+//
+// # Goroutines and their owners
+//
+// The reader of a socket (readLoop) is started by the handshake once the
+// hub has attached the socket, and ends with Hub.Detach, which Hub.Shutdown
+// waits for. The writer of a socket (writeLoop) exists only while its queue
+// is not empty; the reader's end waits for it while the close is written.
+//
+// # Counting
+//
+// Every frame written is counted by writeLoop, every frame read by
+// readLoop, a heartbeat timeout by conn.TimedOut and every failed
+// handshake by serveWS with its reason. The end of a socket is counted by
+// the hub (Hub.Detach), with the close code cleanup works out.
+package ws
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/chatsvc/chat/internal/hub"
+	"github.com/chatsvc/chat/internal/metrics"
+	"github.com/gorilla/websocket"
+)
+
+// Default limits and timings of the transport. Each can be overridden in
+// Options.
+const (
+	// DefaultWriteTimeout bounds one write to a socket.
+	DefaultWriteTimeout = 10 * time.Second
+	// closeGrace is how long a socket may take to answer our close frame.
+	closeGrace = 2 * time.Second
+	// readBufferSize is the per-socket read buffer: frames are small.
+	readBufferSize = 512
+	// compressMin is the payload size below which a frame is not compressed.
+	compressMin = 128
+	// compressOwnMin is the same for a frame written to one socket only,
+	// which is deflated for that one write.
+	compressOwnMin = 512
+)
+
+// Options configure the WebSocket transport. Zero values take the
+// contract's defaults.
+type Options struct {
+	AllowedOrigins []string // scheme://host[:port]; empty: same host only
+	Compression    bool
+	WriteTimeout   time.Duration
+	MaxFrameBytes  int
+}
+
+func (o *Options) defaults() {
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = 65536
+	}
+}
+
+// handler serves /ws for one hub.
+type handler struct {
+	hub      *hub.Hub
+	opt      Options
+	queue    int // a socket's outgoing queue, from the hub's SendQueue
+	log      *slog.Logger
+	m        *metrics.Metrics
+	upgrader websocket.Upgrader
+}
+
+// Handler returns the /ws handler: it checks the token, the origin and the
+// per-user cap, upgrades, and attaches each socket to h.
+func Handler(h *hub.Hub, opt Options) http.Handler {
+	opt.defaults()
+	ho := h.Options()
+	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, log: ho.Logger, m: ho.Metrics}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout:  10 * time.Second,
+		ReadBufferSize:    readBufferSize,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: opt.Compression,
+		CheckOrigin:       func(*http.Request) bool { return true }, // checked before the upgrade
+		Error:             upgradeError,
+	}
+	return http.HandlerFunc(s.serveWS)
+}
