@@ -9,10 +9,10 @@ import (
 	"github.com/chatsvc/chat/internal/hub"
 )
 
-// hubNotifier tells the hub what the REST handlers changed. Suspension
-// goes through the revocation path every node already has; the rest of
-// httpapi.Notifier (stream events, removals, invitations, room deletion)
-// is delivered once the hub implements it, and is a no-op until then.
+// hubNotifier tells the hub what the REST handlers changed. Stored stream
+// events and suspensions reach every node; removals, invitations and room
+// deletions reach the sockets of this node (the node that served the REST
+// request).
 type hubNotifier struct {
 	hub  *hub.Hub
 	auth *auth.Service
@@ -20,10 +20,23 @@ type hubNotifier struct {
 
 var _ httpapi.Notifier = hubNotifier{}
 
-func (hubNotifier) Event(context.Context, chat.Message)             {}
-func (hubNotifier) Removed(context.Context, string, string, string) {}
-func (hubNotifier) Invited(context.Context, string, string, string) {}
-func (hubNotifier) RoomDeleted(context.Context, string)             {}
+// Event delivers a stored member or room event in its room's order.
+func (n hubNotifier) Event(ctx context.Context, ev chat.Message) { n.hub.Stored(ctx, ev) }
+
+// Removed takes the user's sockets out of the room with left and reason.
+func (n hubNotifier) Removed(_ context.Context, room, userID, reason string) {
+	n.hub.RemoveFromRoom(userID, room, reason)
+}
+
+// Invited sends invited to every socket of the user.
+func (n hubNotifier) Invited(_ context.Context, room, userID, by string) {
+	n.hub.DeliverToUser(userID, chat.InvitedFrame{Type: chat.TypeInvited, Room: room, By: by})
+}
+
+// RoomDeleted takes every socket out of the room with left room_deleted.
+func (n hubNotifier) RoomDeleted(_ context.Context, room string) {
+	n.hub.RemoveFromRoom("", room, chat.LeftRoomDeleted)
+}
 
 // SessionsRevoked forgets each session and closes its sockets on every
 // node, as a logout does.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -148,6 +149,8 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		MaxConnsPerUser:    cfg.WSMaxConnsPerUser,
 		MaxRoomsPerConn:    cfg.WSMaxRoomsPerConn,
 		PresenceMaxMembers: cfg.PresenceMaxMembers,
+		ServerAdmin:        func(name string) bool { return slices.Contains(cfg.Admins, name) },
+		RoomCreate:         roomCreate,
 		MaxTextChars:       cfg.MaxTextChars,
 		RateMsgs:           cfg.RateMsgs,
 		RateBurst:          cfg.RateBurst,

@@ -201,21 +201,22 @@ func TestTwoClientsAndCommands(t *testing.T) {
 		t.Errorf("bob's /history 2 printed:\n%s", out)
 	}
 
-	// /leave: alice no longer gets #random, and is back in #general.
-	a.line(t, "/leave")
-	a.waitErr(t, "left #random; now in #general", wait)
-	b.waitErr(t, "* alice left #random", wait)
-	b.line(t, "after leave")
-	b.waitOut(t, "[random] bob: after leave\n", wait)
-	a.line(t, "back in general")
-	b.waitOut(t, "[general] alice: back in general\n", wait)
-	a.waitOut(t, "[general] alice: back in general\n", wait)
-	if strings.Contains(a.out.String(), "after leave") {
-		t.Errorf("alice got a message of the room she left:\n%s", a.out.String())
+	// /leave: bob (a member; alice owns #random, and an owner must hand a
+	// room over first) no longer gets #random, and is back in #general.
+	b.line(t, "/leave")
+	b.waitErr(t, "left #random; now in #general", wait)
+	a.waitErr(t, "* bob left #random", wait)
+	a.line(t, "after leave")
+	a.waitOut(t, "[random] alice: after leave\n", wait)
+	b.line(t, "back in general")
+	a.waitOut(t, "[general] bob: back in general\n", wait)
+	b.waitOut(t, "[general] bob: back in general\n", wait)
+	if strings.Contains(b.out.String(), "after leave") {
+		t.Errorf("bob got a message of the room he left:\n%s", b.out.String())
 	}
 
 	// Each line shows exactly once on each side.
-	wantA := []string{"[general] alice: hi bob", "[general] bob: hi alice", "[general] alice: back in general"}
+	wantA := []string{"[general] alice: hi bob", "[general] bob: hi alice", "[general] bob: back in general"}
 	if got := roomLines(a.out.String(), "general"); !slices.Equal(got, wantA) {
 		t.Errorf("alice's #general:\n%q\nwant\n%q", got, wantA)
 	}

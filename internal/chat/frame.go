@@ -175,6 +175,31 @@ type LeftFrame struct {
 	Type string `json:"type"`
 	Room string `json:"room"`
 	Ref  string `json:"ref,omitempty"`
+	// Reason says why the server took the socket out of the room (kicked,
+	// banned, left, room_deleted); empty for the answer to a leave frame.
+	Reason string `json:"reason,omitempty"`
+}
+
+// TypeInvited is the type of InvitedFrame.
+const TypeInvited = "invited"
+
+// InvitedFrame tells every socket of a user that they were invited to a
+// private room.
+type InvitedFrame struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	By   string `json:"by"`
+}
+
+// JoinResult is what a WebSocket join did to the room and its members.
+type JoinResult struct {
+	Room   Room
+	Member Member
+	// Created reports a room made by this join.
+	Created bool
+	// Event is the stored member event joined of an invited user (or a
+	// server admin) entering a private room; nil when none was stored.
+	Event *Message
 }
 
 // AckFrame confirms a send was durably stored.

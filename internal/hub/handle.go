@@ -84,12 +84,20 @@ func (c *Client) join(f chat.ClientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	r.loadPresence()
-	stored, err := h.opt.Store.EnsureRoom(ctx, f.Room)
+	joined, err := h.opt.Store.JoinRoom(ctx, f.Room, chat.User{ID: c.userID, Username: c.username}, h.serverAdmin(c.username), h.mayCreate(ctx, c.userID))
 	if err != nil {
-		c.storeFailed("join: ensure room", f.Room, err)
-		fail(chat.CodeInternal, "could not join the room")
+		switch code := chat.ErrorCode(err); code {
+		case chat.CodeRoomNotFound, chat.CodeForbidden, chat.CodeInvalidRoom, chat.CodeRateLimited:
+			fail(code, chat.ErrorMessage(err))
+		default:
+			c.storeFailed("join: join room", f.Room, err)
+			fail(chat.CodeInternal, "could not join the room")
+		}
 		return
 	}
+	h.storeWorked()
+	h.joinedRoom(ctx, joined)
+	stored := joined.Room
 	r.mu.Lock()
 	r.setLastLocked(stored.LastSeq)
 	behind := r.last < stored.LastSeq

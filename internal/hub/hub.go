@@ -21,13 +21,24 @@ type Authenticator interface {
 
 // Store is the durable storage the hub needs.
 type Store interface {
-	// EnsureRoom creates the room when missing and returns it.
-	EnsureRoom(ctx context.Context, name string) (chat.Room, error)
+	// JoinRoom makes user a member of the room as a join frame does: an
+	// unknown name becomes a public room owned by user once mayCreate
+	// allowed it; a private room needs an invitation (a member event
+	// joined is stored) or membership; errors are chat errors
+	// (room_not_found, forbidden, invalid_room) or the store's.
+	JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error)
 	// Append stores a message and assigns its seq; dup reports a repeated ref.
 	Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error)
 	// After returns the messages with after < seq <= upTo (upTo <= 0: no
 	// bound), oldest first; past limit the newest limit and truncated.
 	After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error)
+}
+
+// RoomLimiter counts the rooms a user creates: Blocked asks without
+// counting, Hit counts one that was made.
+type RoomLimiter interface {
+	Blocked(ctx context.Context, key string) (time.Duration, error)
+	Hit(ctx context.Context, key string) (time.Duration, error)
 }
 
 // Broker carries events to the other nodes; the hub delivers to its own
@@ -98,8 +109,15 @@ type Options struct {
 	// frame with the error's code (a *chat.Error; any other error is
 	// internal) and nothing else changes. nil allows every act.
 	Authorize func(ctx context.Context, userID, room string, act Act) error
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// ServerAdmin reports whether a username is a server admin
+	// (CHAT_ADMINS); nil means nobody is.
+	ServerAdmin func(username string) bool
+	// RoomCreate limits the rooms each user makes by joining unknown
+	// names, keyed by user id (CHAT_ROOM_CREATE_RATE, shared with the REST
+	// API); nil is no limit.
+	RoomCreate RoomLimiter
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
 	// Node names this node in published events.
 	Node string
 

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/chatsvc/chat/internal/chat"
@@ -26,14 +27,15 @@ func (h *Hub) DeliverToUser(userID string, v any) int {
 	return n
 }
 
-// RemoveFromRoom takes every socket of userID on this node out of room, as
-// after a kick, a ban or the room's deletion, and reports how many it took
-// out. Each gets a final left frame after its last delivery from the room,
-// and the room hears the user leave as for a leave frame.
+// RemoveFromRoom takes every socket of userID (every socket, when userID is
+// empty: the room was deleted) on this node out of room after a kick, a
+// ban, a REST leave or the room's deletion, and reports how many it took
+// out. Each gets a final left frame, with reason, after its last delivery
+// from the room, and the room hears the user leave as for a leave frame.
 //
 // The socket's reader owns its memberships, so the membership is only
 // marked removed here; the reader forgets it the next time it looks.
-func (h *Hub) RemoveFromRoom(userID, room string) int {
+func (h *Hub) RemoveFromRoom(userID, room, reason string) int {
 	r := h.lookupRoom(room)
 	if r == nil {
 		return 0
@@ -41,7 +43,7 @@ func (h *Hub) RemoveFromRoom(userID, room string) int {
 	r.mu.Lock()
 	var gone []*member
 	for c, mb := range r.members {
-		if c.userID == userID {
+		if userID == "" || c.userID == userID {
 			gone = append(gone, mb)
 		}
 	}
@@ -50,7 +52,7 @@ func (h *Hub) RemoveFromRoom(userID, room string) int {
 		mb.removed.Store(true)
 		mb.pending = nil
 		// Queued under the room's lock: nothing from the room follows it.
-		mb.conn.sendJSON(chat.LeftFrame{Type: chat.TypeLeft, Room: r.name})
+		mb.conn.sendJSON(chat.LeftFrame{Type: chat.TypeLeft, Room: r.name, Reason: reason})
 	}
 	r.mu.Unlock()
 	r.flushOutbox()
@@ -80,4 +82,56 @@ func (c *Client) roomCount() int {
 		}
 	}
 	return len(c.rooms)
+}
+
+// serverAdmin reports whether username is a server admin.
+func (h *Hub) serverAdmin(username string) bool {
+	return h.opt.ServerAdmin != nil && h.opt.ServerAdmin(username)
+}
+
+// mayCreate is the check a join of an unknown name passes before the room
+// is made: the user's room-creation limit.
+func (h *Hub) mayCreate(ctx context.Context, userID string) func() error {
+	if h.opt.RoomCreate == nil {
+		return nil
+	}
+	return func() error {
+		retry, err := h.opt.RoomCreate.Blocked(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if retry > 0 {
+			h.m.RateLimitedRoomCreate.Inc()
+			return &chat.Error{Code: chat.CodeRateLimited, Message: "too many rooms created, try again later", RetryAfter: retry}
+		}
+		return nil
+	}
+}
+
+// joinedRoom counts a room the join created and delivers the member event
+// it stored, before the joining socket is in the room (the socket reads it
+// by replay, as every seq up to the room's last).
+func (h *Hub) joinedRoom(ctx context.Context, res chat.JoinResult) {
+	if res.Created && h.opt.RoomCreate != nil {
+		if _, err := h.opt.RoomCreate.Hit(ctx, res.Member.UserID); err != nil {
+			h.log.Warn("room create limit: count failed", "err", err)
+		}
+	}
+	if res.Event != nil {
+		h.Stored(ctx, *res.Event)
+	}
+}
+
+// Stored delivers a stream event stored outside a socket (a member or
+// room event made over REST, a join's member event) to the room's sockets
+// on this node, in seq order with the room's other events, and publishes
+// it to the other nodes.
+func (h *Hub) Stored(ctx context.Context, m chat.Message) {
+	if m.Seq <= 0 {
+		return
+	}
+	if r := h.lookupRoom(m.Room); r != nil {
+		r.deliver(m)
+	}
+	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: m.Room, Message: &m})
 }

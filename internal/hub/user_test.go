@@ -50,7 +50,7 @@ func TestRemoveFromRoom(t *testing.T) {
 		for _, c := range []*fakeClient{a1, a2, b} {
 			c.sock.take(t)
 		}
-		if n := h.RemoveFromRoom(a1.c.UserID(), "club"); n != 2 {
+		if n := h.RemoveFromRoom(a1.c.UserID(), "club", chat.LeftKicked); n != 2 {
 			t.Fatalf("removed %d sockets, want 2", n)
 		}
 		b.do(t, send("club", "after"))

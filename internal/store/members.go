@@ -66,17 +66,6 @@ ORDER BY u.username LIMIT $4`, room, after, withBanned, limit+1)
 	return out, more, nil
 }
 
-// JoinResult is what JoinRoom did.
-type JoinResult struct {
-	Room   chat.Room
-	Member chat.Member
-	// Created reports a room made by this join.
-	Created bool
-	// Event is the stored member event joined of an invited user (or a
-	// server admin) entering a private room; nil when none was stored.
-	Event *chat.Message
-}
-
 // JoinRoom carries out a WebSocket join of the room by user: an unknown
 // name becomes a public room owned by the user, after mayCreate (nil: no
 // check) allowed it; a public room makes the user a member without an
@@ -85,57 +74,57 @@ type JoinResult struct {
 // of room stays one. Anything else is the error of chat.Authorize:
 // chat.ErrRoomNotFound (private, direct, deleted) or chat.ErrForbidden
 // (banned). A new name starting with dm- is invalid_room.
-func (db *DB) JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (JoinResult, error) {
+func (db *DB) JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error) {
 	r, err := db.Room(ctx, name)
 	if errors.Is(err, chat.ErrNotFound) {
 		return db.joinNew(ctx, name, user, serverAdmin, mayCreate)
 	}
 	if err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	m, err := db.Membership(ctx, name, user.ID)
 	if err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	actor := chat.Actor{UserID: user.ID, ServerAdmin: serverAdmin, Member: m}
 	if err := chat.Authorize(r, actor, chat.ActJoin, chat.Target{}, time.Now()); err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
-	res := JoinResult{Room: r, Member: m}
+	res := chat.JoinResult{Room: r, Member: m}
 	switch {
 	case m.Joined():
 		return res, nil
 	case r.Kind == chat.KindPublic || r.Kind == "":
 		if err := db.addPublicMember(ctx, name, user.ID); err != nil {
-			return JoinResult{}, err
+			return chat.JoinResult{}, err
 		}
 	default:
 		ev, _, err := db.Append(ctx, chat.NewMessage{Room: name, UserID: user.ID, Username: user.Username,
 			Kind: chat.StreamMember, Member: user.ID, MemberName: user.Username, Change: chat.ChangeJoined})
 		if err != nil {
-			return JoinResult{}, fmt.Errorf("store: join: %w", err)
+			return chat.JoinResult{}, fmt.Errorf("store: join: %w", err)
 		}
 		if ev.Seq > 0 {
 			res.Event = &ev
 		}
 	}
 	if res.Room, err = db.room(ctx, db.w, name); err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	if res.Member, err = db.Membership(ctx, name, user.ID); err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	return res, nil
 }
 
 // joinNew creates the public room a join of an unknown name asks for.
-func (db *DB) joinNew(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (JoinResult, error) {
+func (db *DB) joinNew(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error) {
 	if _, err := chat.NormalizeNewRoom(name); err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	if mayCreate != nil {
 		if err := mayCreate(); err != nil {
-			return JoinResult{}, err
+			return chat.JoinResult{}, err
 		}
 	}
 	r, err := db.CreateRoom(ctx, name, chat.KindPublic, "", user)
@@ -144,13 +133,13 @@ func (db *DB) joinNew(ctx context.Context, name string, user chat.User, serverAd
 		return db.JoinRoom(ctx, name, user, serverAdmin, nil)
 	}
 	if err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
 	m, err := db.Membership(ctx, name, user.ID)
 	if err != nil {
-		return JoinResult{}, err
+		return chat.JoinResult{}, err
 	}
-	return JoinResult{Room: r, Member: m, Created: true}, nil
+	return chat.JoinResult{Room: r, Member: m, Created: true}, nil
 }
 
 // addPublicMember makes the user a member of a public room, with the read
