@@ -144,6 +144,9 @@ type frame struct {
 	From    string   `json:"from"`
 	LastSeq int64    `json:"last_seq"`
 	Members []string `json:"members"`
+	Change  string   `json:"change"`
+	Reason  string   `json:"reason"`
+	By      string   `json:"by"`
 }
 
 // peer is one WebSocket client; a reader goroutine files what arrives.

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chatsvc/chat/internal/store/storetest"
+)
+
+// TestRoomsLive checks that sockets follow the room model of the REST API
+// on one node: a stranger cannot join a private room, an invitation
+// reaches the invitee's socket and the room's stream, a kick takes the
+// kicked user's socket out of the room at once, a deleted room empties,
+// and rooms made by joins count against CHAT_ROOM_CREATE_RATE.
+func TestRoomsLive(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			s := startRun(t, map[string]string{"CHAT_DB_URL": storetest.URL(t, dialect), "CHAT_ROOM_CREATE_RATE": "2/1h"})
+			s.waitHealthy(t)
+			owner, bob, eve := signUp(t, s, "owner"), signUp(t, s, "bob"), signUp(t, s, "eve")
+			mustCall(t, s, http.MethodPost, "/api/v1/rooms", map[string]string{"name": "team", "kind": "private"}, owner.access, http.StatusCreated)
+			po, pb, pe := connectPeer(t, s.url, owner), connectPeer(t, s.url, bob), connectPeer(t, s.url, eve)
+			po.join("team", 0)
+
+			expectError(t, pe, "team", "room_not_found")
+
+			mustCall(t, s, http.MethodPost, "/api/v1/rooms/team/invite", map[string]string{"username": "bob"}, owner.access, http.StatusNoContent)
+			pb.other(time.Second, "invited", func(f frame) bool { return f.Type == "invited" && f.Room == "team" && f.By == "owner" })
+			po.other(time.Second, "member invited", func(f frame) bool { return f.Type == "member" && f.Change == "invited" && f.User == "bob" })
+
+			pb.join("team", -1)
+			po.other(time.Second, "member joined", func(f frame) bool { return f.Type == "member" && f.Change == "joined" && f.User == "bob" })
+
+			mustCall(t, s, http.MethodPost, "/api/v1/rooms/team/kick", map[string]string{"username": "bob", "reason": "off topic"}, owner.access, http.StatusNoContent)
+			pb.other(time.Second, "left kicked", func(f frame) bool { return f.Type == "left" && f.Room == "team" && f.Reason == "kicked" })
+			po.other(time.Second, "member kicked", func(f frame) bool { return f.Type == "member" && f.Change == "kicked" && f.By == "owner" })
+			if err := pb.write(map[string]any{"type": "send", "room": "team", "text": "still here?", "ref": "s1"}); err != nil {
+				t.Fatal(err)
+			}
+			pb.other(time.Second, "not_joined", func(f frame) bool { return f.Type == "error" && f.Ref == "s1" && f.Code == "not_joined" })
+
+			mustCall(t, s, http.MethodDelete, "/api/v1/rooms/team", nil, owner.access, http.StatusNoContent)
+			po.other(time.Second, "left room_deleted", func(f frame) bool { return f.Type == "left" && f.Room == "team" && f.Reason == "room_deleted" })
+
+			pe.join("one", -1)
+			pe.join("two", -1)
+			expectError(t, pe, "three", "rate_limited")
+			pe.join("general", -1) // an existing room is not a creation
+		})
+	}
+}
+
+// mustCall sends a request and fails the test unless it gets want.
+func mustCall(t *testing.T, s *service, method, path string, body any, token string, want int) {
+	t.Helper()
+	if code, got := s.call(t, method, path, body, token); code != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, code, got, want)
+	}
+}
+
+// expectError sends a join of room and waits for the error code.
+func expectError(t *testing.T, p *peer, room, code string) {
+	t.Helper()
+	ref := "e-" + room
+	if err := p.write(map[string]any{"type": "join", "room": room, "ref": ref}); err != nil {
+		t.Fatal(err)
+	}
+	p.other(time.Second, code, func(f frame) bool { return f.Type == "error" && f.Ref == ref && f.Code == code })
+}
