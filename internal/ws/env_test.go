@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/chatsvc/chat/openapi/apitest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -226,6 +227,12 @@ func (c *client) readPump() {
 		var f frame
 		if err := json.Unmarshal(b, &f); err != nil {
 			c.readErr = fmt.Errorf("decode %q: %w", b, err)
+			return
+		}
+		// Every frame the server sends must be as docs/frames.json says;
+		// one that is not ends the stream with the reason.
+		if err := apitest.ValidateServerFrame(b); err != nil {
+			c.readErr = fmt.Errorf("frame %s: %w", b, err)
 			return
 		}
 		c.frames <- f

@@ -160,7 +160,7 @@ func TestManySendersGapless(t *testing.T) {
 		const n, each = 20, 25
 		var wg sync.WaitGroup
 		for i := range n {
-			c := e.dial(e.user(fmt.Sprint("u", i)).AccessToken)
+			c := e.dial(e.user(fmt.Sprint("user", i)).AccessToken)
 			c.join("storm", -1)
 			wg.Add(1)
 			go func() {
