@@ -25,9 +25,10 @@ func TestSocketSendAndReceive(t *testing.T) {
 	srv := servertest.Start(t, nil)
 	alice := startSocket(t, login(t, srv.URL, "alice"))
 	bob := startSocket(t, login(t, srv.URL, "bob"))
+	// Bob joins once alice is in, so that his joined lists her.
 	alice.Join("general", -1)
-	bob.Join("general", -1)
 	alice.joined(t, "general")
+	bob.Join("general", -1)
 	if j := bob.joined(t, "general"); !slices.Contains(j.Members, "alice") {
 		t.Errorf("bob's joined lists %v, want alice in it", j.Members)
 	}
