@@ -68,3 +68,55 @@ func expectError(t *testing.T, p *peer, room, code string) {
 	}
 	p.other(time.Second, code, func(f frame) bool { return f.Type == "error" && f.Ref == ref && f.Code == code })
 }
+
+// TestEditDeleteLive checks edit and delete frames: the author's change is
+// acknowledged and reaches every socket in the room in seq order, others'
+// changes are refused, and a replay shows the message's current state.
+func TestEditDeleteLive(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			s := startRun(t, map[string]string{"CHAT_DB_URL": storetest.URL(t, dialect)})
+			s.waitHealthy(t)
+			alice, bob := signUp(t, s, "alice"), signUp(t, s, "bob")
+			pa, pb := connectPeer(t, s.url, alice), connectPeer(t, s.url, bob)
+			pa.join("den", -1)
+			pb.join("den", -1)
+			seq, err := pa.sendAcked("den", "m1", "frist post", 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			change := func(p *peer, cmd map[string]any) frame {
+				t.Helper()
+				if err := p.write(cmd); err != nil {
+					t.Fatal(err)
+				}
+				ref := cmd["ref"].(string)
+				return p.other(2*time.Second, "answer to "+ref, func(f frame) bool { return f.Ref == ref && (f.Type == "ack" || f.Type == "error") })
+			}
+			if f := change(pb, map[string]any{"type": "edit", "room": "den", "seq": seq, "text": "mine now", "ref": "b-edit"}); f.Code != "forbidden" {
+				t.Errorf("bob edits alice's message: %+v, want forbidden", f)
+			}
+			if f := change(pb, map[string]any{"type": "delete", "room": "den", "seq": seq, "ref": "b-del"}); f.Code != "forbidden" {
+				t.Errorf("bob deletes alice's message: %+v, want forbidden", f)
+			}
+			if f := change(pa, map[string]any{"type": "edit", "room": "den", "seq": seq, "text": "first post", "ref": "a-edit"}); f.Type != "ack" || f.Seq != seq+1 {
+				t.Fatalf("alice's edit: %+v, want ack with seq %d", f, seq+1)
+			}
+			pb.other(2*time.Second, "edit", func(f frame) bool { return f.Type == "edit" && f.Seq == seq+1 && f.Text == "first post" })
+			if f := change(pa, map[string]any{"type": "delete", "room": "den", "seq": seq, "ref": "a-del"}); f.Type != "ack" || f.Seq != seq+2 {
+				t.Fatalf("alice's delete: %+v, want ack with seq %d", f, seq+2)
+			}
+			pb.other(2*time.Second, "delete", func(f frame) bool { return f.Type == "delete" && f.Seq == seq+2 && f.By == "alice" })
+			if f := change(pa, map[string]any{"type": "edit", "room": "den", "seq": seq, "text": "again", "ref": "a-edit2"}); f.Code != "message_not_found" {
+				t.Errorf("edit of a deleted message: %+v, want message_not_found", f)
+			}
+			// A new socket replaying the room sees the message deleted.
+			pc := connectPeer(t, s.url, bob)
+			pc.join("den", 0)
+			pc.waitFor(2*time.Second, "replayed message", func() bool { return len(pc.msgs["den"]) == 1 })
+			if m := pc.messages("den")[0]; m.Text != "" || m.Seq != seq {
+				t.Errorf("replayed message %+v, want seq %d with no text", m, seq)
+			}
+		})
+	}
+}

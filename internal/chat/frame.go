@@ -37,6 +37,8 @@ type ClientFrame struct {
 	Text  *string `json:"text"`
 	Ref   string  `json:"ref"`
 	Token string  `json:"token"`
+	// Seq is the target message of an edit or delete.
+	Seq *int64 `json:"seq"`
 }
 
 // frameEcho is the part of a malformed frame still worth echoing.
@@ -107,7 +109,7 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		return f, Errorf(CodeBadRequest, "ref must be 1 to 64 printable ASCII characters")
 	}
 	switch f.Type {
-	case TypeJoin, TypeLeave, TypeSend, TypeTyping:
+	case TypeJoin, TypeLeave, TypeSend, TypeTyping, StreamEdit, StreamDelete:
 		if f.Room == "" {
 			return f, Errorf(CodeBadRequest, "room is required")
 		}
@@ -139,6 +141,16 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 			return f, Errorf(CodeBadRequest, "ref is required")
 		}
 		if f.Text == nil {
+			return f, Errorf(CodeBadRequest, "text is required")
+		}
+	case StreamEdit, StreamDelete:
+		if f.Ref == "" {
+			return f, Errorf(CodeBadRequest, "ref is required")
+		}
+		if f.Seq == nil || *f.Seq < 1 {
+			return f, Errorf(CodeBadRequest, "seq must be a message's seq, an integer >= 1")
+		}
+		if f.Type == StreamEdit && f.Text == nil {
 			return f, Errorf(CodeBadRequest, "text is required")
 		}
 	}

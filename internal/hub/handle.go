@@ -56,6 +56,8 @@ func (c *Client) handleFrame(data []byte) {
 		c.typing(f)
 	case chat.TypeAuth:
 		c.auth(f)
+	case chat.StreamEdit, chat.StreamDelete:
+		c.change(f)
 	}
 }
 

@@ -29,6 +29,8 @@ type Store interface {
 	JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error)
 	// Append stores a message and assigns its seq; dup reports a repeated ref.
 	Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error)
+	// MessageBySeq returns the room's event with seq (chat.ErrNotFound).
+	MessageBySeq(ctx context.Context, room string, seq int64) (chat.Message, error)
 	// After returns the messages with after < seq <= upTo (upTo <= 0: no
 	// bound), oldest first; past limit the newest limit and truncated.
 	After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error)
