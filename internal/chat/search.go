@@ -2,7 +2,6 @@ package chat
 
 import (
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -40,39 +39,13 @@ type Search struct {
 	Limit  int
 }
 
-// SearchHit is a message found by a search, in its current state.
-type SearchHit struct {
-	Message
-	// EditedAt is the time of the message's last edit, zero when it was
-	// never edited.
-	EditedAt time.Time
-}
-
 // SearchPage is one page of search results, newest first. Next is the id
 // to pass as Search.Before for the following page, "" when no older result
 // exists.
 type SearchPage struct {
-	Hits []SearchHit
+	// Hits are the messages found, in their current state.
+	Hits []Message
 	Next string
-}
-
-// SearchHitJSON is the REST shape of a SearchHit: a message with its
-// edited_at (null when never edited) and deleted (always false: deleted
-// messages are never found).
-type SearchHitJSON struct {
-	MessageJSON
-	EditedAt *string `json:"edited_at"`
-	Deleted  bool    `json:"deleted"`
-}
-
-// JSON returns the REST shape of h.
-func (h SearchHit) JSON() SearchHitJSON {
-	out := SearchHitJSON{MessageJSON: h.Message.JSON()}
-	if !h.EditedAt.IsZero() {
-		s := FormatTime(h.EditedAt)
-		out.EditedAt = &s
-	}
-	return out
 }
 
 // ParseSearch parses a search query: its words are the runs of letters

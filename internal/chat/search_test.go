@@ -44,7 +44,7 @@ func TestParseSearch(t *testing.T) {
 }
 
 func TestSearchHitJSON(t *testing.T) {
-	h := SearchHit{Message: Message{Room: "general", Seq: 3, ID: "id", From: "alice", FromID: "u", Text: "x"}}
+	h := Message{Room: "general", Seq: 3, ID: "id", From: "alice", FromID: "u", Text: "x"}
 	if j := h.JSON(); j.EditedAt != nil || j.Deleted || j.Text != "x" {
 		t.Fatalf("JSON of an unedited hit = %+v", j)
 	}

@@ -16,8 +16,8 @@ const maxSearchBeforeLen = 64
 
 // searchPage is the body of GET /api/v1/search.
 type searchPage struct {
-	Results []chat.SearchHitJSON `json:"results"`
-	Next    *string              `json:"next"`
+	Results []chat.MessageJSON `json:"results"`
+	Next    *string            `json:"next"`
 }
 
 // handleSearch answers GET /api/v1/search?q=TEXT&room=NAME&before=ID&limit=N
@@ -40,7 +40,7 @@ func (s *server) handleSearch() echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		out := searchPage{Results: make([]chat.SearchHitJSON, 0, len(page.Hits))}
+		out := searchPage{Results: make([]chat.MessageJSON, 0, len(page.Hits))}
 		for _, h := range page.Hits {
 			out.Results = append(out.Results, h.JSON())
 		}

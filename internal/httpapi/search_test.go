@@ -17,18 +17,8 @@ import (
 
 // searchBody is the body of GET /api/v1/search, decoded strictly.
 type searchBody struct {
-	Results []struct {
-		Room     string  `json:"room"`
-		Seq      int64   `json:"seq"`
-		ID       string  `json:"id"`
-		From     string  `json:"from"`
-		FromID   string  `json:"from_id"`
-		Text     string  `json:"text"`
-		TS       string  `json:"ts"`
-		EditedAt *string `json:"edited_at"`
-		Deleted  bool    `json:"deleted"`
-	} `json:"results"`
-	Next *string `json:"next"`
+	Results []chat.MessageJSON `json:"results"`
+	Next    *string            `json:"next"`
 }
 
 // searchPath builds a search URL from name=value pairs.

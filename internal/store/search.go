@@ -50,9 +50,9 @@ func (db *DB) Search(ctx context.Context, s chat.Search) (chat.SearchPage, error
 		return chat.SearchPage{}, wrap("search", err)
 	}
 	defer rows.Close()
-	hits := make([]chat.SearchHit, 0, min(limit+1, 128))
+	hits := make([]chat.Message, 0, min(limit+1, 128))
 	for rows.Next() {
-		var h chat.SearchHit
+		var h chat.Message
 		if err := rows.Scan(&h.Room, &h.Seq, &h.ID, &h.FromID, &h.From, &h.Text, msTime{&h.TS}, msTime{&h.EditedAt}); err != nil {
 			return chat.SearchPage{}, wrap("search", err)
 		}

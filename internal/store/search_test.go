@@ -125,7 +125,7 @@ func TestSearchHitShape(t *testing.T) {
 		u := mustUser(t, db, "alice")
 		m := mustAppend(t, db, send(u, chat.DefaultRoom, "hello shape"))
 		p := search(t, db, chat.Search{UserID: u.ID}, "shape")
-		if len(p.Hits) != 1 || p.Hits[0].Message != m || !p.Hits[0].EditedAt.IsZero() || p.Next != "" {
+		if len(p.Hits) != 1 || p.Hits[0] != m || !p.Hits[0].EditedAt.IsZero() || p.Next != "" {
 			t.Fatalf("Search = %+v, want only %+v, never edited, no next", p, m)
 		}
 	})
