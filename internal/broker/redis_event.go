@@ -182,10 +182,14 @@ func (c *eventCodec) validate(channel string, ev chat.Event) error {
 	case ev.Message != nil && ev.Message.Room != ev.Room:
 		return reject(rejectChannel, "message of room %q in an event of %q", ev.Message.Room, ev.Room)
 	}
-	if onRoom {
-		if n, err := chat.NormalizeRoom(room); err != nil || n != room {
-			return reject(rejectChannel, "room name")
-		}
+	if onRoom && !canonicalRoom(room) {
+		return reject(rejectChannel, "room name")
+	}
+	if userEvent(ev.Kind) && onRoom {
+		return reject(rejectChannel, "%q on %s", ev.Kind, channel)
+	}
+	if ev.UserRoom != "" && (!userEvent(ev.Kind) || !canonicalRoom(ev.UserRoom)) {
+		return reject(rejectField, "user room")
 	}
 	if err := c.validateFields(ev); err != nil {
 		return err
@@ -210,6 +214,24 @@ func (c *eventCodec) validateFields(ev chat.Event) error {
 		if !validID(ev.SessionID) {
 			err = errors.New("session id")
 		}
+	case chat.EventInvited:
+		err = validUser(ev.UserID, ev.Username)
+		if err == nil && ev.UserRoom == "" {
+			err = errors.New("no room")
+		}
+	case chat.EventRead:
+		err = validSeq(ev.Seq)
+		if err == nil && !validID(ev.UserID) {
+			err = errors.New("user id")
+		}
+		if err == nil && ev.UserRoom == "" {
+			err = errors.New("no room")
+		}
+	case chat.EventReceipt:
+		err = validUser(ev.UserID, ev.Username)
+		if err == nil {
+			err = validSeq(ev.Seq)
+		}
 	}
 	if err == nil && ev.Kind != chat.EventMessage && ev.Message != nil {
 		err = c.validateMessage(ev.Message)
@@ -232,6 +254,26 @@ func (c *eventCodec) validateMessage(m *chat.Message) error {
 		return errors.New("text")
 	}
 	return validUser(m.FromID, m.From)
+}
+
+// validSeq checks a read marker's seq.
+func validSeq(seq int64) error {
+	if seq < 0 || seq > maxSeq {
+		return fmt.Errorf("seq %d", seq)
+	}
+	return nil
+}
+
+// userEvent reports whether kind is addressed to a user's sockets and so
+// travels on the node-wide channel, naming its room in UserRoom.
+func userEvent(kind string) bool {
+	return kind == chat.EventInvited || kind == chat.EventRead || kind == chat.EventRevoke
+}
+
+// canonicalRoom reports whether name is a room name in its normal form.
+func canonicalRoom(name string) bool {
+	n, err := chat.NormalizeRoom(name)
+	return err == nil && n == name
 }
 
 // validUser checks a user id and username.

@@ -6,6 +6,21 @@ const (
 	EventPresence = "presence"
 	EventTyping   = "typing"
 	EventRevoke   = "revoke"
+	// EventRoomDeleted empties Room on every node (v2).
+	EventRoomDeleted = "room_deleted"
+	// EventReceipt tells Room's members that UserID read up to Seq (v2).
+	EventReceipt = "receipt"
+)
+
+// Event kinds addressed to one user's sockets rather than to a room's: they
+// name their room in UserRoom and travel on the node-wide channel (v2).
+const (
+	// EventInvited tells UserID's sockets that Username invited them to
+	// UserRoom.
+	EventInvited = "invited"
+	// EventRead tells UserID's sockets that their read marker in UserRoom
+	// moved to Seq.
+	EventRead = "read"
 )
 
 // Event kinds a broker hands to its own node's hub; they never travel
@@ -32,6 +47,10 @@ type Event struct {
 	Username  string   `json:"un,omitempty"`
 	Presence  string   `json:"p,omitempty"`
 	SessionID string   `json:"s,omitempty"`
+	// UserRoom is the room of an event addressed to a user.
+	UserRoom string `json:"ur,omitempty"`
+	// Seq is a read marker or receipt's seq.
+	Seq int64 `json:"q,omitempty"`
 }
 
 // PresentUser is a user present in a room on a node.
