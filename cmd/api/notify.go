@@ -9,10 +9,10 @@ import (
 	"github.com/chatsvc/chat/internal/hub"
 )
 
-// hubNotifier tells the hub what the REST handlers changed. Stored stream
-// events and suspensions reach every node; removals, invitations and room
-// deletions reach the sockets of this node (the node that served the REST
-// request).
+// hubNotifier tells the hub what the REST handlers changed; each change
+// reaches the sockets of every node. A kick, a ban or a leave takes the
+// user's sockets out of the room through its stored member event, which
+// every node delivers in the room's order.
 type hubNotifier struct {
 	hub  *hub.Hub
 	auth *auth.Service
@@ -23,19 +23,15 @@ var _ httpapi.Notifier = hubNotifier{}
 // Event delivers a stored member or room event in its room's order.
 func (n hubNotifier) Event(ctx context.Context, ev chat.Message) { n.hub.Stored(ctx, ev) }
 
-// Removed takes the user's sockets out of the room with left and reason.
-func (n hubNotifier) Removed(_ context.Context, room, userID, reason string) {
-	n.hub.RemoveFromRoom(userID, room, reason)
+// Invited sends invited to every socket of the user on every node.
+func (n hubNotifier) Invited(ctx context.Context, room, userID, by string) {
+	n.hub.Invite(ctx, room, userID, by)
 }
 
-// Invited sends invited to every socket of the user.
-func (n hubNotifier) Invited(_ context.Context, room, userID, by string) {
-	n.hub.DeliverToUser(userID, chat.InvitedFrame{Type: chat.TypeInvited, Room: room, By: by})
-}
-
-// RoomDeleted takes every socket out of the room with left room_deleted.
-func (n hubNotifier) RoomDeleted(_ context.Context, room string) {
-	n.hub.RemoveFromRoom("", room, chat.LeftRoomDeleted)
+// RoomDeleted takes every socket on every node out of the room with left
+// room_deleted.
+func (n hubNotifier) RoomDeleted(ctx context.Context, room string) {
+	n.hub.DeleteRoom(ctx, room)
 }
 
 // SessionsRevoked forgets each session and closes its sockets on every

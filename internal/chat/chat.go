@@ -135,6 +135,9 @@ type NewMessage struct {
 	Reason string
 	// Topic is a room event's new topic.
 	Topic string
+	// ServerAdmin reports whether a username is a server admin, for a
+	// delete of another user's message; nil means nobody is.
+	ServerAdmin func(username string) bool
 }
 
 // Session is the chain of refresh tokens that started at one login.

@@ -97,12 +97,7 @@ func (s *server) moderate(c echo.Context, ra roomAccess, who caller, action chat
 	s.count(action.String())
 	if stored.Seq > 0 {
 		s.notify.Event(ctx, stored)
-		switch action {
-		case chat.ActKick:
-			s.notify.Removed(ctx, ra.room.Name, target.ID, chat.LeftKicked)
-		case chat.ActBan:
-			s.notify.Removed(ctx, ra.room.Name, target.ID, chat.LeftBanned)
-		case chat.ActInvite:
+		if action == chat.ActInvite {
 			s.notify.Invited(ctx, ra.room.Name, target.ID, who.user.Username)
 		}
 	}
@@ -130,7 +125,6 @@ func (s *server) leave(c echo.Context, ra roomAccess, who caller, req moderation
 	}
 	if stored.Seq > 0 {
 		s.notify.Event(ctx, stored)
-		s.notify.Removed(ctx, ra.room.Name, who.user.ID, chat.LeftLeft)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

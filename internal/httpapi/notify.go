@@ -14,12 +14,10 @@ import (
 type Notifier interface {
 	// Event delivers a stored stream event (a member or room event) to
 	// every socket in its room, on every node, in seq order with the
-	// room's other events.
+	// room's other events. A member event that ends a membership (kicked,
+	// banned, left) then takes the user's sockets out of the room, each
+	// with `left` and the change as its reason.
 	Event(ctx context.Context, ev chat.Message)
-	// Removed takes the user's sockets out of the room on every node,
-	// sending each `left` with reason chat.LeftKicked, chat.LeftBanned or
-	// chat.LeftLeft.
-	Removed(ctx context.Context, room, userID, reason string)
 	// Invited sends `invited` (room, by) to every socket of the user.
 	Invited(ctx context.Context, room, userID, by string)
 	// RoomDeleted takes every socket out of the room on every node, each
@@ -34,7 +32,6 @@ type Notifier interface {
 type nopNotifier struct{}
 
 func (nopNotifier) Event(context.Context, chat.Message)             {}
-func (nopNotifier) Removed(context.Context, string, string, string) {}
 func (nopNotifier) Invited(context.Context, string, string, string) {}
 func (nopNotifier) RoomDeleted(context.Context, string)             {}
 func (nopNotifier) SessionsRevoked(context.Context, []string)       {}

@@ -28,9 +28,6 @@ func (r *recorder) add(format string, args ...any) {
 func (r *recorder) Event(_ context.Context, ev chat.Message) {
 	r.add("event %s %d %s %s", ev.Room, ev.Seq, ev.Kind, ev.Change)
 }
-func (r *recorder) Removed(_ context.Context, room, userID, reason string) {
-	r.add("removed %s %s %s", room, userID, reason)
-}
 func (r *recorder) Invited(_ context.Context, room, userID, by string) {
 	r.add("invited %s %s %s", room, userID, by)
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 
 	"github.com/chatsvc/chat/internal/chat"
 )
@@ -10,8 +9,9 @@ import (
 // change carries out an edit or a delete frame: the change is stored as the
 // room's next event, acknowledged (with the target's id and the event's seq
 // and time), delivered in seq order and published, as a send is. The
-// store refuses an edit of another user's message or of anything but a
-// live message; a delete from a socket is taken from the message's author.
+// store refuses an edit of another user's message, a delete by anyone but
+// the author or a moderator over them, and either of anything but a live
+// message. An edit is refused while the editor is muted; a delete is not.
 func (c *Client) change(f chat.ClientFrame) {
 	h := c.hub
 	mb := c.member(f.Room)
@@ -25,16 +25,16 @@ func (c *Client) change(f chat.ClientFrame) {
 			c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
 			return
 		}
-		if !c.allowed(f, ActSend) {
+		if !c.allowed(f, mb, chat.ActEdit) {
 			return
 		}
 		nm.Text = *f.Text
 	}
+	if f.Type == chat.StreamDelete {
+		nm.ServerAdmin = h.opt.ServerAdmin
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	if f.Type == chat.StreamDelete && !c.authorOf(ctx, f) {
-		return
-	}
 	msg, dup, err := h.opt.Store.Append(ctx, nm)
 	if err != nil {
 		c.changeFailed(f, err)
@@ -47,27 +47,6 @@ func (c *Client) change(f chat.ClientFrame) {
 	}
 	mb.room.deliver(msg)
 	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: msg.Room, Message: &msg})
-}
-
-// authorOf reports whether c's user wrote the message f deletes, answering
-// the frame with message_not_found or forbidden when not.
-func (c *Client) authorOf(ctx context.Context, f chat.ClientFrame) bool {
-	m, err := c.hub.opt.Store.MessageBySeq(ctx, f.Room, *f.Seq)
-	switch {
-	case errors.Is(err, chat.ErrNotFound), errors.Is(err, chat.ErrMessageNotFound):
-		c.sendError(chat.CodeMessageNotFound, "no such message in the room", f.Ref, f.Room)
-		return false
-	case err != nil:
-		c.changeFailed(f, err)
-		return false
-	case m.EventKind() != chat.StreamMessage || m.Deleted:
-		c.sendError(chat.CodeMessageNotFound, "no such message in the room", f.Ref, f.Room)
-		return false
-	case m.FromID != c.userID:
-		c.sendError(chat.CodeForbidden, "only the author deletes a message here", f.Ref, f.Room)
-		return false
-	}
-	return true
 }
 
 // changeFailed answers a refused or failed edit or delete.

@@ -58,9 +58,11 @@
 //
 // # Seams for the rooms and moderation work
 //
-//   - Authorization: Options.Authorize is asked on join, send and typing
-//     (later edit, delete and read take new Act values); a refusal is an
-//     error frame with the refusal's code.
+//   - Authorization: a join is decided by the store (Store.JoinRoom, from
+//     the room's kind and the user's membership); send, typing and edit by
+//     chat.Authorize from what the room knows of its members (access.go),
+//     kept current by the room's member events; a delete of another's
+//     message by the store, in the transaction that stores it.
 //   - Stream events: a room orders what it delivers by Seq alone (room.deliver,
 //     the stash, the gap fill and the replay all take a chat.Message), so an
 //     edit, a deletion or a member or room event stored with its own seq
@@ -69,11 +71,13 @@
 //   - Delivery to a user: DeliverToUser queues a frame, encoded once, for
 //     every socket of one user on this node (invited, read), walking the
 //     connection registry as RevokeSession does for a session.
-//   - Removal from a room: RemoveFromRoom takes every socket of a user on
-//     this node out of a room (left after a kick, a ban or a deletion). It
-//     leaves the room for them as a leave frame does and queues the final
-//     left frame under the room's lock, so nothing from the room follows
-//     it. The memberships are owned by each socket's reader, so they are
-//     only marked removed; the reader forgets one the next time it looks
-//     (Client.member).
+//   - Removal from a room: a member event that ends a membership (kicked,
+//     banned, left) takes the user's sockets out of the room on every
+//     node, right after the event in the room's order (applyMemberLocked);
+//     RemoveFromRoom does the same for a deleted room. The final left frame
+//     is queued under the room's lock, so nothing from the room follows
+//     it, and the room is released for each removed socket by settle once
+//     the lock is free. The memberships are owned by each socket's reader,
+//     so they are only marked removed; the reader forgets one the next time
+//     it looks (Client.member).
 package hub

@@ -58,6 +58,10 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		if r := h.lookupRoom(ev.Room); r != nil {
 			r.remotePresence(ev.Node, ev.UserID, ev.Username, ev.Presence)
 		}
+	case chat.EventInvited:
+		h.invitedLocal(ev.UserRoom, ev.UserID, ev.Username)
+	case chat.EventRoomDeleted:
+		h.RemoveFromRoom("", ev.Room, chat.LeftRoomDeleted)
 	case chat.EventNodeGone:
 		for _, r := range h.allRooms() {
 			r.nodeGone(ev.Node)

@@ -68,9 +68,6 @@ func (c *Client) join(f chat.ClientFrame) {
 		c.sendError(chat.CodeTooManyRooms, "this socket is in too many rooms; leave one first", f.Ref, f.Room)
 		return
 	}
-	if !c.allowed(f, ActJoin) {
-		return
-	}
 	var r *room
 	if mb != nil {
 		r = mb.room
@@ -86,6 +83,7 @@ func (c *Client) join(f chat.ClientFrame) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	r.loadPresence()
+	gen := r.accessGen()
 	joined, err := h.opt.Store.JoinRoom(ctx, f.Room, chat.User{ID: c.userID, Username: c.username}, h.serverAdmin(c.username), h.mayCreate(ctx, c.userID))
 	if err != nil {
 		switch code := chat.ErrorCode(err); code {
@@ -101,6 +99,7 @@ func (c *Client) join(f chat.ClientFrame) {
 	h.joinedRoom(ctx, joined)
 	stored := joined.Room
 	r.mu.Lock()
+	r.rememberLocked(joined, gen)
 	r.setLastLocked(stored.LastSeq)
 	behind := r.last < stored.LastSeq
 	r.mu.Unlock()
@@ -122,7 +121,7 @@ func (c *Client) join(f chat.ClientFrame) {
 	mb.replaying = true
 	members := r.memberNamesLocked()
 	r.mu.Unlock()
-	r.flushOutbox()
+	r.settle()
 
 	replayed, truncated := 0, false
 	if f.Since != nil && *f.Since < last {
@@ -185,7 +184,7 @@ func (c *Client) send(f chat.ClientFrame) {
 		c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
 		return
 	}
-	if !c.allowed(f, ActSend) {
+	if !c.allowed(f, mb, chat.ActSend) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -219,7 +218,7 @@ func (c *Client) typing(f chat.ClientFrame) {
 		c.sendError(chat.CodeNotJoined, "join the room first", f.Ref, f.Room)
 		return
 	}
-	if !c.allowed(f, ActTyping) {
+	if !c.allowed(f, mb, chat.ActTyping) {
 		return
 	}
 	if mb.room.relayTyping(c, c.userID, c.username) {
@@ -246,26 +245,6 @@ func (c *Client) auth(f chat.ClientFrame) {
 	}
 	c.expires.Store(claims.ExpiresAt.Add(c.hub.opt.Leeway).UnixNano())
 	c.sendJSON(chat.AuthedFrame{Type: chat.TypeAuthed, ExpiresAt: chat.FormatTime(claims.ExpiresAt), Ref: f.Ref})
-}
-
-// allowed asks Options.Authorize whether the socket may carry out act for
-// frame f, and answers a refusal with an error frame.
-func (c *Client) allowed(f chat.ClientFrame, act Act) bool {
-	authorize := c.hub.opt.Authorize
-	if authorize == nil {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	err := authorize(ctx, c.userID, f.Room, act)
-	if err == nil {
-		return true
-	}
-	if chat.ErrorCode(err) == chat.CodeInternal {
-		c.Logger().Warn("authorize", "room", f.Room, "act", act, "err", err)
-	}
-	c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
-	return false
 }
 
 // storeFailed logs a failed store operation: the first failure of an outage

@@ -29,6 +29,9 @@ type Store interface {
 	JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error)
 	// Append stores a message and assigns its seq; dup reports a repeated ref.
 	Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error)
+	// Membership returns the user's membership of the room, the zero
+	// Member when there is none.
+	Membership(ctx context.Context, room, userID string) (chat.Member, error)
 	// MessageBySeq returns the room's event with seq (chat.ErrNotFound).
 	MessageBySeq(ctx context.Context, room string, seq int64) (chat.Message, error)
 	// After returns the messages with after < seq <= upTo (upTo <= 0: no
@@ -72,16 +75,6 @@ type ConnLimiter interface {
 	Release(ctx context.Context, userID string)
 }
 
-// Act names what a socket asks to do in a room, for Options.Authorize.
-type Act uint8
-
-// The acts a socket asks for.
-const (
-	ActJoin Act = iota + 1
-	ActSend
-	ActTyping
-)
-
 // Default limits and timings. Each can be overridden in Options.
 const (
 	// gapWait is how long a room waits for a missing seq to arrive before
@@ -106,11 +99,6 @@ type Options struct {
 	Store  Store
 	Broker Broker // nil: single node, nothing published
 	Conns  ConnLimiter
-	// Authorize, when set, is asked before a socket joins a room, sends to
-	// it or types in it. An error refuses the act: the socket gets an error
-	// frame with the error's code (a *chat.Error; any other error is
-	// internal) and nothing else changes. nil allows every act.
-	Authorize func(ctx context.Context, userID, room string, act Act) error
 	// ServerAdmin reports whether a username is a server admin
 	// (CHAT_ADMINS); nil means nobody is.
 	ServerAdmin func(username string) bool

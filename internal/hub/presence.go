@@ -144,6 +144,7 @@ func (r *room) leaveLocked(c *Client, mb *member) bool {
 		if p.n == 0 {
 			count := r.presentCountLocked()
 			delete(r.users, c.userID)
+			r.forgetAccessLocked(c.userID)
 			if len(r.remote[c.userID]) == 0 && count <= r.hub.opt.PresenceMaxMembers {
 				r.broadcastLocked(chat.PresenceFrame{Type: chat.TypePresence, Room: r.name, User: c.username, UserID: c.userID, Event: chat.PresenceLeave}, c.userID)
 			}

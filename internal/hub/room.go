@@ -54,6 +54,12 @@ type room struct {
 	// happened under mu; flushOutbox publishes them once mu is released.
 	outbox []chat.Event
 	pubMu  sync.Mutex // held while the outbox is published; taken before mu
+
+	// acc is what the room knows of its kind and its members' rights.
+	acc roomAccess
+	// releases counts the sockets member events took out of the room that
+	// settle has not released yet.
+	releases int
 }
 
 // presence counts one user's sockets in a room on this node.
@@ -147,7 +153,15 @@ func (r *room) setLastLocked(seq int64) {
 // until the gap before it is filled, from the store if need be.
 func (r *room) deliver(m chat.Message) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.deliverLocked(m)
+	removed := r.releases > 0
+	r.mu.Unlock()
+	if removed {
+		r.settle()
+	}
+}
+
+func (r *room) deliverLocked(m chat.Message) {
 	if !r.ready {
 		r.stashLocked(m)
 		return
@@ -265,9 +279,17 @@ func (r *room) catchUp(upTo int64) {
 	}
 }
 
-// fanoutLocked encodes m once and queues it for every member.
+// fanoutLocked encodes m once and queues it for every member, then applies
+// a member event to what the room knows of its members.
 func (r *room) fanoutLocked(m chat.Message) {
 	r.last = m.Seq
+	r.queueLocked(m)
+	if m.Kind == chat.StreamMember {
+		r.applyMemberLocked(m)
+	}
+}
+
+func (r *room) queueLocked(m chat.Message) {
 	if len(r.members) == 0 {
 		return
 	}

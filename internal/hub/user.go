@@ -28,38 +28,21 @@ func (h *Hub) DeliverToUser(userID string, v any) int {
 }
 
 // RemoveFromRoom takes every socket of userID (every socket, when userID is
-// empty: the room was deleted) on this node out of room after a kick, a
-// ban, a REST leave or the room's deletion, and reports how many it took
-// out. Each gets a final left frame, with reason, after its last delivery
-// from the room, and the room hears the user leave as for a leave frame.
-//
-// The socket's reader owns its memberships, so the membership is only
-// marked removed here; the reader forgets it the next time it looks.
+// empty: the room was deleted) on this node out of room and reports how
+// many it took out. Each gets a final left frame, with reason, after its
+// last delivery from the room, and the room hears the user leave as for a
+// leave frame. A kick, a ban or a REST leave takes effect through the
+// room's member event instead, on every node in the room's order.
 func (h *Hub) RemoveFromRoom(userID, room, reason string) int {
 	r := h.lookupRoom(room)
 	if r == nil {
 		return 0
 	}
 	r.mu.Lock()
-	var gone []*member
-	for c, mb := range r.members {
-		if userID == "" || c.userID == userID {
-			gone = append(gone, mb)
-		}
-	}
-	for _, mb := range gone {
-		r.leaveLocked(mb.conn, mb)
-		mb.removed.Store(true)
-		mb.pending = nil
-		// Queued under the room's lock: nothing from the room follows it.
-		mb.conn.sendJSON(chat.LeftFrame{Type: chat.TypeLeft, Room: r.name, Reason: reason})
-	}
+	n := r.removeUserLocked(userID, reason)
 	r.mu.Unlock()
-	r.flushOutbox()
-	for range gone {
-		h.releaseRoom(r)
-	}
-	return len(gone)
+	r.settle()
+	return n
 }
 
 // member returns c's membership of room, forgetting one that

@@ -110,7 +110,8 @@ VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10)`,
 }
 
 // planMessageChange checks that an edit or delete targets a live message of
-// the room (and, for an edit, one of the editor) and returns the message's
+// the room (and, for an edit, one of the editor; for a delete, one the
+// deleter may delete) and returns the message's
 // id and the update. A delete clears the text of the message and of its
 // edits from storage.
 func (db *DB) planMessageChange(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now time.Time) (string, applyFunc, error) {
@@ -135,6 +136,9 @@ func (db *DB) planMessageChange(ctx context.Context, tx *sql.Tx, m chat.NewMessa
 				m.Room, m.Target, m.Text, db.arg(now))
 			return err
 		}, nil
+	}
+	if err := mayDelete(ctx, tx, m, author, now); err != nil {
+		return "", nil, err
 	}
 	return id, func(int64) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = '', deleted = $3 WHERE room = $1 AND seq = $2`,

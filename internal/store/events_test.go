@@ -71,13 +71,17 @@ func TestEditAndDelete(t *testing.T) {
 			{"not a message", edit(alice, "general", 3, "x", ""), chat.ErrMessageNotFound},
 			{"no such seq", edit(alice, "general", 99, "x", ""), chat.ErrMessageNotFound},
 			{"delete no such seq", del(alice, "general", 99, ""), chat.ErrMessageNotFound},
+			{"a member deletes another's", del(bob, "general", 1, ""), chat.ErrForbidden},
 		}
 		for _, tc := range refused {
 			if _, _, err := db.Append(ctx, tc.m); !errors.Is(err, tc.want) {
 				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 			}
 		}
-		d := mustEvent(t, db, del(bob, "general", 1, "d1"))
+		// A server admin outranks the author.
+		byAdmin := del(bob, "general", 1, "d1")
+		byAdmin.ServerAdmin = func(name string) bool { return name == "bob" }
+		d := mustEvent(t, db, byAdmin)
 		if d.Seq != 4 || d.Kind != chat.StreamDelete || d.Target != 1 || d.FromID != bob.ID {
 			t.Fatalf("delete = %+v", d)
 		}
