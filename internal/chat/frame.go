@@ -37,7 +37,8 @@ type ClientFrame struct {
 	Text  *string `json:"text"`
 	Ref   string  `json:"ref"`
 	Token string  `json:"token"`
-	// Seq is the target message of an edit or delete.
+	// Seq is the target message of an edit or delete, or the read marker
+	// of a read.
 	Seq *int64 `json:"seq"`
 }
 
@@ -109,7 +110,7 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		return f, Errorf(CodeBadRequest, "ref must be 1 to 64 printable ASCII characters")
 	}
 	switch f.Type {
-	case TypeJoin, TypeLeave, TypeSend, TypeTyping, StreamEdit, StreamDelete:
+	case TypeJoin, TypeLeave, TypeSend, TypeTyping, StreamEdit, StreamDelete, TypeRead:
 		if f.Room == "" {
 			return f, Errorf(CodeBadRequest, "room is required")
 		}
@@ -152,6 +153,10 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		}
 		if f.Type == StreamEdit && f.Text == nil {
 			return f, Errorf(CodeBadRequest, "text is required")
+		}
+	case TypeRead:
+		if f.Seq == nil || *f.Seq < 0 {
+			return f, Errorf(CodeBadRequest, "seq must be an integer >= 0")
 		}
 	}
 	return f, nil

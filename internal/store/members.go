@@ -179,11 +179,7 @@ WHERE room = $1 AND user_id = $2`, room, userID)
 }
 
 // ReadMark is a user's read marker in a room.
-type ReadMark struct {
-	Room   string
-	UserID string
-	Seq    int64
-}
+type ReadMark = chat.ReadMark
 
 // MarkRead moves each marker forward, in one transaction: a seq below the
 // stored marker, or above the room's newest seq, changes nothing. Markers of users who are not members are
