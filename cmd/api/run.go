@@ -149,6 +149,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		MaxConnsPerUser:    cfg.WSMaxConnsPerUser,
 		MaxRoomsPerConn:    cfg.WSMaxRoomsPerConn,
 		PresenceMaxMembers: cfg.PresenceMaxMembers,
+		ReceiptsMaxMembers: cfg.ReceiptsMaxMembers,
 		ServerAdmin:        func(name string) bool { return slices.Contains(cfg.Admins, name) },
 		RoomCreate:         roomCreate,
 		MaxTextChars:       cfg.MaxTextChars,

@@ -29,8 +29,10 @@
 //  2. room.pubMu (publishing the room's presence outbox), then room.mu,
 //     then the Socket's own lock (Deliver, Close: queueing a frame,
 //     closing with 4008);
-//  3. a Socket's lock is a leaf, as are roomSet.mu, connSet.mu, usersMu
-//     and bgMu: nothing is locked while one of them is held. Broker
+//  3. a Socket's lock is a leaf, as are roomSet.mu, connSet.mu, usersMu,
+//     bgMu, readState.mu (read markers and receipt slots) and
+//     readWriter.mu (markers waiting to be stored): nothing is locked
+//     while one of them is held. Broker
 //     capabilities (Subscribe, RoomPresence) and the store are called with
 //     no lock held.
 //
@@ -45,16 +47,30 @@
 // # Goroutines and their owners
 //
 // Every goroutine the hub starts ends before Shutdown returns: the sweeper
-// (stopped by Shutdown) and background work (gap fills from the store,
-// resyncs, room catch-ups) started through Hub.background and counted in
-// Hub.bg. Shutdown also waits for every attached socket to be detached
+// (stopped by Shutdown), the read-marker writer (started by New, stopped by
+// Shutdown once every socket is detached, after it stored what was still
+// queued) and background work (gap fills from the store, resyncs, room
+// catch-ups, receipts held for their interval) started through
+// Hub.background and counted in Hub.bg. Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
+//
+// # Read markers and receipts
+//
+// A read frame moves the user's marker forward only (read.go). Each node
+// keeps the markers of the users reading on it to tell an older read, which
+// changes nothing and is answered by nothing; the readWriter stores the
+// new ones in batches, one MarkRead per batch. The read frame reaches the
+// user's sockets here at once and on the other nodes through EventRead;
+// receipts (receipt.go) go to the room's other members, on every node
+// through EventReceipt, in rooms of at most ReceiptsMaxMembers members
+// (the room's member count as room.acc knows it, guarded by room.mu),
+// coalesced per user and room by each node to one a second, the newest.
 //
 // # Counting
 //
-// A dropped presence or typing frame is counted by Client.dropVolatile, a
-// slow consumer by Client.tooSlow, and every end of a socket, with its
-// close code, by Hub.Detach.
+// A dropped presence, typing or receipt frame is counted by
+// Client.dropVolatile, a slow consumer by Client.tooSlow, and every end of
+// a socket, with its close code, by Hub.Detach.
 //
 // # Seams for the rooms and moderation work
 //

@@ -62,6 +62,10 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		h.invitedLocal(ev.UserRoom, ev.UserID, ev.Username)
 	case chat.EventRoomDeleted:
 		h.RemoveFromRoom("", ev.Room, chat.LeftRoomDeleted)
+	case chat.EventRead:
+		h.remoteRead(ev)
+	case chat.EventReceipt:
+		h.remoteReceipt(ev)
 	case chat.EventNodeGone:
 		for _, r := range h.allRooms() {
 			r.nodeGone(ev.Node)

@@ -58,6 +58,8 @@ func (c *Client) handleFrame(data []byte) {
 		c.auth(f)
 	case chat.StreamEdit, chat.StreamDelete:
 		c.change(f)
+	case chat.TypeRead:
+		c.read(f)
 	}
 }
 
@@ -97,6 +99,7 @@ func (c *Client) join(f chat.ClientFrame) {
 	}
 	h.storeWorked()
 	h.joinedRoom(ctx, joined)
+	h.joinedReads(r, joined)
 	stored := joined.Room
 	r.mu.Lock()
 	r.rememberLocked(joined, gen)

@@ -37,6 +37,10 @@ type Store interface {
 	// After returns the messages with after < seq <= upTo (upTo <= 0: no
 	// bound), oldest first; past limit the newest limit and truncated.
 	After(ctx context.Context, room string, after, upTo int64, limit int) ([]chat.Message, bool, error)
+	// MarkRead moves each user's read marker in a room forward to its seq,
+	// in one transaction; a seq at or below the stored marker or above the
+	// room's newest seq, or a user who is not a member, changes nothing.
+	MarkRead(ctx context.Context, marks []chat.ReadMark) error
 }
 
 // RoomLimiter counts the rooms a user creates: Blocked asks without
@@ -122,6 +126,9 @@ type Options struct {
 	MaxConnsPerUser    int
 	MaxRoomsPerConn    int
 	PresenceMaxMembers int
+	// ReceiptsMaxMembers is the largest room, in members, whose reads are
+	// told to the other members as receipts (CHAT_RECEIPTS_MAX_MEMBERS).
+	ReceiptsMaxMembers int
 	MaxTextChars       int
 	RateMsgs           float64
 	RateBurst          int
@@ -152,6 +159,9 @@ func (o *Options) defaults() {
 	}
 	if o.PresenceMaxMembers <= 0 {
 		o.PresenceMaxMembers = 500
+	}
+	if o.ReceiptsMaxMembers <= 0 {
+		o.ReceiptsMaxMembers = 50
 	}
 	if o.MaxTextChars <= 0 {
 		o.MaxTextChars = chat.DefaultMaxTextChars
@@ -203,6 +213,8 @@ type Hub struct {
 	bgMu   sync.Mutex
 	bgDone bool           // Shutdown waits for bg; no work starts after
 	bg     sync.WaitGroup // gap fills, resyncs and catch-ups in flight
+
+	reads *readState // read markers, their writer and receipts
 }
 
 // background runs f on its own goroutine, owned by the hub: Shutdown waits
@@ -257,6 +269,7 @@ func New(opt Options) *Hub {
 	}
 	h.sweeper.Add(1)
 	go h.sweep()
+	h.reads = newReadState(h)
 	return h
 }
 
@@ -292,6 +305,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	h.stopOnce.Do(func() { close(h.stop) })
 	h.sweeper.Wait()
+	h.reads.stop()
 	h.bgMu.Lock()
 	h.bgDone = true
 	h.bgMu.Unlock()
