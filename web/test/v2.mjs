@@ -37,7 +37,7 @@ export async function v2(browser) {
 
 // socketReadServed says whether the service's socket takes the read
 // frame; the steps that need it wait for it.
-const socketReadServed = false;
+const socketReadServed = true;
 
 const item = (u, list, room) => u.page.locator(`[data-testid="${list}"] [data-testid="joined-room"][data-room="${room}"]`);
 const title = (u, text) => u.page.waitForSelector(`[data-testid="room-title"]:text-is("${text}")`);
