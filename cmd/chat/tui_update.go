@@ -271,6 +271,8 @@ func (m *tuiModel) event(ev client.Event) tea.Cmd {
 	case *client.Invited:
 		m.notice = fmt.Sprintf("%s invited you to #%s: /join %s", e.By, e.Room, e.Room)
 		return m.loadRooms()
+	case *client.Read:
+		return m.read(e)
 	case *client.FrameError:
 		m.notice = e.Error()
 		if e.Room != "" && joinRefusal(e.Code) {
