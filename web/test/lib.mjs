@@ -144,9 +144,15 @@ export async function messages(u) {
   );
 }
 
+// waitMessage waits until message seq shows text (an edit may reach the
+// page a moment after the message) and fails with what it shows instead.
 export async function waitMessage(u, seq, text) {
-  const loc = u.page.locator(`[data-testid="messages"] [data-testid="message"][data-seq="${seq}"]`);
+  const sel = `[data-testid="messages"] [data-testid="message"][data-seq="${seq}"]`;
+  const loc = u.page.locator(sel);
   await loc.waitFor();
+  await u.page
+    .waitForFunction(([s, want]) => document.querySelector(s)?.querySelector('[data-testid="message-text"]')?.textContent === want, [sel, text], { timeout: stepMs })
+    .catch(() => {});
   const got = await loc.getByTestId("message-text").textContent();
   assertEqual(got, text, `${u.name}: text of message ${seq}`);
 }
