@@ -34,6 +34,10 @@
 //     capabilities (Subscribe, RoomPresence) and the store are called with
 //     no lock held.
 //
+// A gap fill (room.catchUp) waits for its members' queues without room.mu:
+// it takes room.mu to look at them (Socket.Queued takes the socket's lock,
+// in the order above) and releases it before it pauses.
+//
 // Broker.Publish is never called with room.mu held. A presence change is
 // queued in the room's outbox under room.mu, in the order it happened, and
 // published by flushOutbox after room.mu is released, under room.pubMu so
@@ -47,7 +51,10 @@
 // Every goroutine the hub starts ends before Shutdown returns: the sweeper
 // (stopped by Shutdown) and background work (gap fills from the store,
 // resyncs, room catch-ups) started through Hub.background and counted in
-// Hub.bg. Shutdown also waits for every attached socket to be detached
+// Hub.bg. One gap fill runs per room (room.fill): it releases a backlog a
+// step at a time, each once the members' queues have room for it, and
+// pauses at most fillStall per step, so it ends once Shutdown has closed
+// the sockets. Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
 //
 // # Counting
