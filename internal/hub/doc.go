@@ -51,15 +51,17 @@
 // Every goroutine the hub starts ends before Shutdown returns: the sweeper
 // (stopped by Shutdown) and background work (gap fills from the store,
 // resyncs, room catch-ups) started through Hub.background and counted in
-// Hub.bg. One gap fill runs per room (room.fill): it releases a backlog a
-// step at a time, each once the members' queues have room for it, and
-// pauses at most fillStall per step, so it ends once Shutdown has closed
-// the sockets. Session re-checks (SessionChecker) run as background work
-// too: one per registered socket, one per resync, and one at a time from
-// the sweeper (sessionRecheck.busy), which walks a few registry shards a
-// tick; they take only a connSet.mu, to list the sockets, and call the
-// Authenticator with no lock held. Shutdown also waits for every attached socket to be detached
+// Hub.bg. Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
+//
+// One gap fill runs per room (room.fill): it releases a backlog a step at
+// a time, each once the members' queues have room for it, and pauses at
+// most fillStall per step, so it ends soon after Shutdown has closed the
+// sockets. Session re-checks (SessionChecker) are background work too: one
+// per registered socket, one per resync, and one at a time from the
+// sweeper (sessionRecheck.busy), which walks a few registry shards a tick;
+// they take only a connSet.mu, to list the sockets, and ask the
+// Authenticator with no lock held.
 //
 // # Counting
 //
