@@ -18,10 +18,11 @@ const (
 	faultSocketsPerUser = 12
 	faultSendEvery      = 15 * time.Millisecond
 	faultOutage         = 4 * time.Second
-	// faultSendQueue is CHAT_WS_SEND_QUEUE, and faultBurst the messages
-	// sent at once while Redis is away: several queues' worth.
-	faultSendQueue = 128
-	faultBurst     = 400
+	// faultBurst is how many messages one socket sends at once while
+	// Redis is away, more than a socket's queue (CHAT_WS_SEND_QUEUE, 256
+	// by default) holds, faultBurstWindow at a time.
+	faultBurst       = 600
+	faultBurstWindow = 100
 )
 
 // waitReady polls node's /readyz until it answers code with a body that
@@ -116,31 +117,38 @@ func checkAcks(t *testing.T, last int64, acked ...[]int64) {
 	}
 }
 
-// burst sends n messages through p without waiting between them, then
-// waits for all their acks and returns the acknowledged seqs.
+// burst sends n messages through p as fast as the node takes them, with
+// up to faultBurstWindow unanswered at a time, and returns the
+// acknowledged seqs.
 func burst(t *testing.T, p *peer, room, tag string, n int) []int64 {
 	t.Helper()
-	for k := range n {
-		if err := p.write(map[string]any{"type": "send", "room": room, "text": fmt.Sprintf("%s says %d", tag, k), "ref": fmt.Sprintf("%s-%d", tag, k)}); err != nil {
-			t.Fatal(err)
+	var seqs []int64
+	for sent := 0; sent < n; {
+		next := min(n, sent+faultBurstWindow)
+		for k := sent; k < next; k++ {
+			if err := p.write(map[string]any{"type": "send", "room": room, "text": fmt.Sprintf("%s says %d", tag, k), "ref": fmt.Sprintf("%s-%d", tag, k)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sent = next
+		failed := ""
+		p.waitFor(time.Minute, fmt.Sprintf("%d acks", sent), func() bool {
+			seqs = seqs[:0]
+			for _, f := range p.others {
+				switch {
+				case !strings.HasPrefix(f.Ref, tag+"-"):
+				case f.Type == "error":
+					failed = f.Ref + ": error " + f.Code
+				case f.Type == "ack":
+					seqs = append(seqs, f.Seq)
+				}
+			}
+			return failed != "" || len(seqs) == sent
+		})
+		if failed != "" {
+			t.Fatalf("%s: send %s", p.name, failed)
 		}
 	}
-	var seqs []int64
-	p.waitFor(time.Minute, fmt.Sprintf("%d acks", n), func() bool {
-		seqs = seqs[:0]
-		for _, f := range p.others {
-			if !strings.HasPrefix(f.Ref, tag+"-") {
-				continue
-			}
-			if f.Type == "error" {
-				t.Fatalf("%s: send %s: error %s", p.name, f.Ref, f.Code)
-			}
-			if f.Type == "ack" {
-				seqs = append(seqs, f.Seq)
-			}
-		}
-		return len(seqs) == n
-	})
 	return seqs
 }
 
