@@ -117,6 +117,44 @@ func checkAcks(t *testing.T, last int64, acked ...[]int64) {
 	}
 }
 
+// logout ends the session of a through node and returns when it did.
+func logout(t *testing.T, node *service, a account) time.Time {
+	t.Helper()
+	if code, body := node.call(t, http.MethodPost, "/api/v1/auth/logout", map[string]string{"refresh_token": a.refresh}, ""); code != http.StatusNoContent {
+		t.Fatalf("logout %s: %d %s", a.name, code, body)
+	}
+	return time.Now()
+}
+
+// closedAt reports, once, when p is closed: it looks every 20 ms.
+func closedAt(p *peer) <-chan time.Time {
+	at := make(chan time.Time, 1)
+	go func() {
+		for p.code() == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		at <- time.Now()
+	}()
+	return at
+}
+
+// waitRevoked waits until p, whose session ended at since without its
+// node hearing of it, is closed (closed reports when) with 4003 within a
+// session re-check (8 s) and some slack, and returns how long it took.
+func waitRevoked(t *testing.T, p *peer, closed <-chan time.Time, since time.Time) time.Duration {
+	t.Helper()
+	select {
+	case at := <-closed:
+		if code := p.code(); code != 4003 {
+			t.Fatalf("%s: the socket of an ended session closed with %d, want 4003", p.name, code)
+		}
+		return at.Sub(since)
+	case <-time.After(20*time.Second - time.Since(since)):
+		t.Fatalf("%s: the socket of an ended session is still open %v after the logout", p.name, time.Since(since))
+		return 0
+	}
+}
+
 // burst sends n messages through p as fast as the node takes them, with
 // up to faultBurstWindow unanswered at a time, and returns the
 // acknowledged seqs.

@@ -17,7 +17,9 @@ import (
 // burst, so node b has a backlog of hundreds of messages, larger than a
 // socket's queue, when Redis returns: it must reach every socket without
 // closing any as a slow consumer. Deliveries across the nodes resume, and
-// every socket has every acknowledged message once, in order.
+// every socket has every acknowledged message once, in order. A logout on
+// node a while Redis is away still closes the session's socket on node b
+// with 4003, when node b checks its sockets' sessions again.
 func TestFaultRedisOutage(t *testing.T) {
 	rs := servertest.StartRedis(t)
 	c := newCluster(t, rs.URL())
@@ -26,6 +28,8 @@ func TestFaultRedisOutage(t *testing.T) {
 	onA := roomOnNode(t, a, "ann", room)
 	onB := roomOnNode(t, b, "bob", room)
 	all := append(append([]*peer(nil), onA...), onB...)
+	leaver := signUp(t, a, "leaver")
+	leaving := connectPeer(t, b.url, leaver)
 	started := time.Now()
 
 	stopA, stopB := make(chan struct{}), make(chan struct{})
@@ -46,9 +50,12 @@ func TestFaultRedisOutage(t *testing.T) {
 	waitAll(t, onA, 20*time.Second, "messages of its node's sender during the outage", func(p *peer) bool { return fromTag(p, room, "a", mark[p]) >= 10 })
 	waitAll(t, onB, 20*time.Second, "messages of its node's sender during the outage", func(p *peer) bool { return fromTag(p, room, "b", mark[p]) >= 10 })
 
+	leaverClosed := closedAt(leaving)
+	loggedOut := logout(t, a, leaver)
 	close(stopB)
 	ackedB, errB := fromB.result()
 	ackedBurst := burst(t, onA[1], room, "rush", faultBurst)
+	revoked := waitRevoked(t, leaving, leaverClosed, loggedOut)
 	waitReady(t, b, http.StatusServiceUnavailable, "broker", time.Second)
 	time.Sleep(time.Until(down.Add(faultOutage)))
 
@@ -82,9 +89,9 @@ func TestFaultRedisOutage(t *testing.T) {
 			t.Errorf("socket %d (%s) closed with %d", i, p.name, code)
 		}
 	}
-	t.Logf("%d sockets, %d messages (a %d, b %d+%d, burst %d); Redis away %v, ready again %v later; %v in all",
+	t.Logf("%d sockets, %d messages (a %d, b %d+%d, burst %d); Redis away %v, ready again %v later; a logout reached node b in %v; %v in all",
 		len(all), last, len(ackedA), len(ackedB), len(ackedB2), len(ackedBurst),
-		up.Sub(down).Round(time.Millisecond), ready.Round(time.Millisecond), time.Since(started).Round(time.Second))
+		up.Sub(down).Round(time.Millisecond), ready.Round(time.Millisecond), revoked.Round(time.Millisecond), time.Since(started).Round(time.Second))
 }
 
 // TestFaultPostgresRestart stops the service's PostgreSQL (a cluster of
