@@ -25,6 +25,10 @@ const (
 type fillState struct {
 	running bool // a catchUp reads and releases the room's backlog
 	again   bool // a fill was asked for while one ran: read the store again
+	// stalled lists the members that took nothing for fillStall: the rest
+	// of the fill does not wait for them, so a socket that does not read
+	// holds the room back once, and its queue overflows (4008).
+	stalled map[*Client]bool
 }
 
 // catchUp reads from the store the messages after the newest delivered one
@@ -186,15 +190,25 @@ func (r *room) fillStep() int { return max(1, r.hub.opt.SendQueue/4) }
 
 // lockWithRoom locks r.mu once n more frames fill no member's queue past
 // half, which leaves the other half to its acknowledgements and other
-// rooms, or once fillStall has passed without that. It waits without the
-// lock.
+// rooms, or once fillStall has passed without that: the members still
+// without room are then stalled. It waits without the lock.
 func (r *room) lockWithRoom(n int) {
 	limit := max(0, r.hub.opt.SendQueue/2-n)
 	deadline := time.Now().Add(fillStall)
 	pause := time.Millisecond
 	for {
 		r.mu.Lock()
-		if r.roomForLocked(limit) || !time.Now().Before(deadline) {
+		full := r.fullMembersLocked(limit)
+		if len(full) == 0 {
+			return
+		}
+		if !time.Now().Before(deadline) {
+			if r.fill.stalled == nil {
+				r.fill.stalled = make(map[*Client]bool)
+			}
+			for _, c := range full {
+				r.fill.stalled[c] = true
+			}
 			return
 		}
 		r.mu.Unlock()
@@ -203,20 +217,24 @@ func (r *room) lockWithRoom(n int) {
 	}
 }
 
-// roomForLocked reports whether no member has more than limit frames
-// waiting: in its socket's queue, and held back while its replay is
-// written.
-func (r *room) roomForLocked(limit int) bool {
+// fullMembersLocked returns the members, stalled ones aside, that have
+// more than limit frames waiting: in their socket's queue, and held back
+// while their replay is written.
+func (r *room) fullMembersLocked(limit int) []*Client {
+	var full []*Client
 	for c, mb := range r.members {
+		if r.fill.stalled[c] {
+			continue
+		}
 		q := c.sock.Queued()
 		if mb.replaying {
 			q += len(mb.pending)
 		}
 		if q > limit {
-			return false
+			full = append(full, c)
 		}
 	}
-	return true
+	return full
 }
 
 // fillLocked delivers m, read from the store, when it is the next seq.

@@ -88,7 +88,7 @@ func attachLive(t *testing.T, h *Hub, user string, limit int) *fakeClient {
 
 // storeBacklog appends n messages to room as other nodes would, without
 // the hub hearing of them, and returns the one with the newest seq.
-func storeBacklog(t *testing.T, h *Hub, db *store.DB, room string, n int) chat.Message {
+func storeBacklog(t *testing.T, h *Hub, db *store.DB, room, tag string, n int) chat.Message {
 	t.Helper()
 	ctx := context.Background()
 	id := userID(t, h, "elsewhere")
@@ -102,7 +102,7 @@ func storeBacklog(t *testing.T, h *Hub, db *store.DB, room string, n int) chat.M
 	for w := range writers {
 		wg.Go(func() {
 			for i := w; i < n; i += writers {
-				m, _, e := db.Append(ctx, chat.NewMessage{Room: room, UserID: id, Username: "elsewhere", Text: fmt.Sprint("backlog ", i), Ref: fmt.Sprint("b", i)})
+				m, _, e := db.Append(ctx, chat.NewMessage{Room: room, UserID: id, Username: "elsewhere", Text: fmt.Sprint(tag, " ", i), Ref: fmt.Sprint(tag, i)})
 				mu.Lock()
 				if e != nil {
 					err = e
@@ -162,7 +162,7 @@ func TestGapFillPaced(t *testing.T) {
 			readers = append(readers, startReader(c.sock, stop))
 		}
 
-		last := storeBacklog(t, h, db, "flood", backlog)
+		last := storeBacklog(t, h, db, "flood", "backlog", backlog)
 		// Only the newest event reaches this node; the gap before it is
 		// read from the store.
 		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "flood", Message: &last})
@@ -204,7 +204,7 @@ func TestGapFillClosesDeadReader(t *testing.T) {
 			c.sock.take(t)
 			readers = append(readers, startReader(c.sock, stop))
 		}
-		last := storeBacklog(t, h, db, "flood", backlog)
+		last := storeBacklog(t, h, db, "flood", "backlog", backlog)
 		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "flood", Message: &last})
 		waitSeqs(t, readers, backlog, time.Minute)
 		for i, rd := range readers {
@@ -215,6 +215,47 @@ func TestGapFillClosesDeadReader(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(m.WSSlowConsumerDisconnects); got != 1 {
 			t.Fatalf("slow consumers counted %v, want 1", got)
+		}
+	})
+}
+
+// TestGapFillNotHeldByStalledReplay checks that a member whose replay is
+// stuck (its client reads nothing) holds a backlog back once, for
+// fillStall, not at every step: the others get the backlog soon after, and
+// the stuck member is closed as a slow consumer.
+func TestGapFillNotHeldByStalledReplay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const queue, before, backlog = 32, 100, 1000
+		db := storetest.Open(t, "sqlite")
+		h := testHub(t, db, Options{SendQueue: queue})
+		stop := make(chan struct{})
+		defer close(stop)
+		var readers []*reader
+		for i := range 3 {
+			c := attachLive(t, h, fmt.Sprint("reader", i), queue)
+			c.do(t, join("flood", -1))
+			c.sock.take(t)
+			readers = append(readers, startReader(c.sock, stop))
+		}
+		last := storeBacklog(t, h, db, "flood", "before", before)
+		h.Stored(context.Background(), last)
+		waitSeqs(t, readers, before, time.Minute)
+
+		stuck := attachLive(t, h, "stuck", queue)
+		var joining sync.WaitGroup
+		joining.Go(func() { stuck.do(t, join("flood", 0)) }) // its replay fills its queue
+		synctest.Wait()
+		last = storeBacklog(t, h, db, "flood", "backlog", backlog)
+		start := time.Now()
+		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "flood", Message: &last})
+		waitSeqs(t, readers, before+backlog, fillStall+10*time.Second)
+		t.Logf("backlog of %d released in %v", backlog, time.Since(start))
+		if got := stuck.sock.closeCode(); got != chat.CloseTooSlow.Code {
+			t.Fatalf("a member whose replay is stuck closed with %d, want %d", got, chat.CloseTooSlow.Code)
+		}
+		joining.Wait()
+		for i, rd := range readers {
+			wantSeqs(t, fmt.Sprint("reader ", i), rd.got(), 1, before+backlog)
 		}
 	})
 }
