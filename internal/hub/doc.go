@@ -55,9 +55,9 @@
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
 //
 // One gap fill runs per room (room.fill): it releases a backlog a step at
-// a time, each once the members' queues have room for it, and pauses at
-// most fillStall per step, so it ends soon after Shutdown has closed the
-// sockets. Session re-checks (SessionChecker) are background work too: one
+// a time, each once the members' queues have room for it, and waits for a
+// member at most fillStall in all, so it ends soon after Shutdown has
+// closed the sockets. Session re-checks (SessionChecker) are background work too: one
 // per registered socket, one per resync, and one at a time from the
 // sweeper (sessionRecheck.busy), which walks a few registry shards a tick;
 // they take only a connSet.mu, to list the sockets, and ask the
