@@ -49,15 +49,12 @@ func (r *room) catchUp(upTo int64) {
 	}
 	for {
 		if !r.fillFromStore(upTo) {
-			r.mu.Lock()
-			r.fill = fillState{}
-			if len(r.stash) > 0 && r.ready {
-				r.armGapTimerLocked()
-			}
-			r.mu.Unlock()
+			// What is held in order still goes out; the gap timer reads
+			// the store again for the rest.
+			r.finishFill(upTo, true)
 			return
 		}
-		if r.finishFill(upTo) {
+		if r.finishFill(upTo, false) {
 			return
 		}
 		upTo = 0
@@ -123,18 +120,19 @@ func (r *room) fillFromStore(upTo int64) bool {
 
 // finishFill delivers, a step at a time, the live messages held while the
 // fill ran, then ends the fill. It reports false when the fill must read
-// the store again first: another fill was asked for meanwhile.
-func (r *room) finishFill(upTo int64) bool {
+// the store again first: another fill was asked for meanwhile (and the
+// store did not just fail).
+func (r *room) finishFill(upTo int64, failed bool) bool {
 	step := r.fillStep()
 	for {
 		r.mu.Lock()
-		if r.fill.again && upTo <= 0 {
+		if r.fill.again && upTo <= 0 && !failed {
 			r.fill.again = false
 			r.mu.Unlock()
 			return false
 		}
 		if r.drainStepLocked(step) < step {
-			again := r.fill.again
+			again := r.fill.again && !failed
 			r.fill = fillState{}
 			// Nothing more in order: forget what was delivered, and wait
 			// for the gap before what is left.
