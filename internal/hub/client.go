@@ -95,6 +95,7 @@ func (h *Hub) Attach(c *Client) bool {
 		SessionID:   c.sessionID,
 		HeartbeatMS: h.opt.PingInterval.Milliseconds(),
 	})
+	h.recheckSoon(c)
 	return true
 }
 

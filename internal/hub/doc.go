@@ -36,6 +36,10 @@
 //     capabilities (Subscribe, RoomPresence) and the store are called with
 //     no lock held.
 //
+// A gap fill (room.catchUp) waits for its members' queues without room.mu:
+// it takes room.mu to look at them (Socket.Queued takes the socket's lock,
+// in the order above) and releases it before it pauses.
+//
 // Broker.Publish is never called with room.mu held. A presence change is
 // queued in the room's outbox under room.mu, in the order it happened, and
 // published by flushOutbox after room.mu is released, under room.pubMu so
@@ -53,6 +57,15 @@
 // catch-ups, receipts held for their interval) started through
 // Hub.background and counted in Hub.bg. Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
+//
+// One gap fill runs per room (room.fill): it releases a backlog a step at
+// a time, each once the members' queues have room for it, and waits for a
+// member at most fillStall in all, so it ends soon after Shutdown has
+// closed the sockets. Session re-checks (SessionChecker) are background work too: one
+// per registered socket, one per resync, and one at a time from the
+// sweeper (sessionRecheck.busy), which walks a few registry shards a tick;
+// they take only a connSet.mu, to list the sockets, and ask the
+// Authenticator with no lock held.
 //
 // # Read markers and receipts
 //

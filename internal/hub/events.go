@@ -97,8 +97,11 @@ func (h *Hub) allRooms() []*room {
 
 // Resync tells every room to check the store for messages it may have
 // missed, announces this node's presence in it again and reads the other
-// nodes' presence again, as after the broker was away.
+// nodes' presence again, as after the broker was away. It first checks the
+// session of every socket again: revocations published meanwhile never
+// arrived.
 func (h *Hub) Resync() {
+	h.recheckAll()
 	for _, r := range h.allRooms() {
 		r.catchUp(0)
 		r.announcePresence()

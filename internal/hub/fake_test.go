@@ -63,6 +63,15 @@ func (s *fakeSocket) DeliverWait(ctx context.Context, f Frame) error {
 	return nil
 }
 
+func (s *fakeSocket) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Code != 0 {
+		return 0
+	}
+	return len(s.queue)
+}
+
 func (s *fakeSocket) Close(cc chat.CloseCode) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -210,6 +210,8 @@ type Hub struct {
 	stopOnce sync.Once
 	sweeper  sync.WaitGroup
 
+	recheck sessionRecheck // the sweeper's walk through the sessions
+
 	bgMu   sync.Mutex
 	bgDone bool           // Shutdown waits for bg; no work starts after
 	bg     sync.WaitGroup // gap fills, resyncs and catch-ups in flight

@@ -110,5 +110,6 @@ func (h *Hub) sweep() {
 				c.sock.Ping()
 			}
 		})
+		h.recheckTick(every)
 	}
 }

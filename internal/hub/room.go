@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"encoding/json"
 	"hash/maphash"
 	"sync"
@@ -43,6 +42,7 @@ type room struct {
 	stash    map[int64]chat.Message
 	gapTimer *time.Timer
 	gapArmed bool // gapTimer runs; it is not moved until it fires
+	fill     fillState
 	typing   map[string]time.Time
 	// remote lists the users present on other nodes: user id -> node ->
 	// username. Kept from presence events and, once, from the broker.
@@ -166,6 +166,10 @@ func (r *room) deliverLocked(m chat.Message) {
 		r.stashLocked(m)
 		return
 	}
+	if r.fill.running {
+		r.holdLocked(m)
+		return
+	}
 	switch {
 	case m.Seq <= r.last:
 		return
@@ -240,43 +244,6 @@ func (r *room) gapExpired() {
 	r.gapArmed = false
 	r.mu.Unlock()
 	r.hub.background(func() { r.catchUp(0) })
-}
-
-// catchUp reads from the store the messages after the newest delivered one
-// (up to upTo when positive) and delivers them.
-func (r *room) catchUp(upTo int64) {
-	h := r.hub
-	for {
-		r.mu.Lock()
-		if !r.ready {
-			r.mu.Unlock()
-			return
-		}
-		after := r.last
-		r.mu.Unlock()
-		if upTo > 0 && after >= upTo {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		msgs, _, err := h.opt.Store.After(ctx, r.name, after, after+catchUpChunk, catchUpChunk)
-		cancel()
-		if err != nil {
-			h.log.Warn("room catch-up failed", "room", r.name, "err", err)
-			r.mu.Lock()
-			if len(r.stash) > 0 {
-				r.armGapTimerLocked()
-			}
-			r.mu.Unlock()
-			return
-		}
-		h.m.BackfilledTotal.Add(float64(len(msgs)))
-		for _, m := range msgs {
-			r.deliver(m)
-		}
-		if len(msgs) < catchUpChunk {
-			return
-		}
-	}
 }
 
 // fanoutLocked encodes m once and queues it for every member, then applies

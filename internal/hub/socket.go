@@ -22,6 +22,9 @@ type Socket interface {
 	// refusing: replays are written with back-pressure. It fails when the
 	// socket closes or ctx ends first.
 	DeliverWait(ctx context.Context, f Frame) error
+	// Queued reports how many frames wait in the queue, 0 for a closing
+	// socket (which takes no more): a gap fill waits for it to shrink.
+	Queued() int
 	// Close queues the close frame cc after what is queued and reports
 	// whether this call closed the socket (or scheduled its close).
 	Close(cc chat.CloseCode) bool

@@ -18,6 +18,17 @@ func prepare(b []byte) any {
 	return pm
 }
 
+// Queued reports how many frames wait in the queue (not those being
+// written), 0 once the socket is closing.
+func (c *conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return 0
+	}
+	return len(c.queue)
+}
+
 // writeLoop drains the queue, coalescing each drain into one write, and
 // exits when the queue is empty.
 func (c *conn) writeLoop() {
