@@ -1,0 +1,31 @@
+package hub
+
+import "github.com/chatsvc/chat/internal/chat"
+
+// The socket's limits as its transport enforces them. A transport asks the
+// rate bucket for a frame before it reads the frame's body, so a frame
+// beyond the rate costs no decoding. Every method here is called from the
+// socket's reader (the goroutine calling Handle).
+
+// Allow takes one token of the socket's rate bucket (CHAT_RATE_MSGS,
+// CHAT_RATE_BURST) for a frame whose header the transport has just read,
+// and reports whether there was one. A data frame it allows is carried out
+// with HandleAllowed; one it refuses is answered with Refuse.
+func (c *Client) Allow() bool { return c.limiter.Allow() }
+
+// HandleAllowed carries out a frame as Handle does, for a transport that
+// already took its token with Allow: the frame costs no second one.
+func (h *Hub) HandleAllowed(c *Client, data []byte) {
+	c.admitted = true
+	h.Handle(c, data)
+	c.admitted = false
+}
+
+// Refuse answers a frame that Allow refused, whose body the transport read
+// but nothing decoded: it is counted and gets the rate_limited error with
+// the ref and room a scan of its top level finds (chat.PeekRefRoom).
+func (h *Hub) Refuse(c *Client, data []byte) {
+	h.m.RateLimitedWS.Inc()
+	ref, room := chat.PeekRefRoom(data)
+	c.sendError(chat.CodeRateLimited, "too many frames; slow down", ref, room)
+}

@@ -1,0 +1,66 @@
+package ws_test
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/chatsvc/chat/internal/hub"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// clientFrame returns one client-to-server frame with opcode op (0 for a
+// continuation), final when fin, masked with the zero key so the payload
+// goes as it is. Tests write it straight to the connection to send a
+// message in fragments that gorilla's writer would not split.
+func clientFrame(op byte, fin bool, payload []byte) []byte {
+	b := []byte{op}
+	if fin {
+		b[0] |= 0x80
+	}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n < 1<<16:
+		b = append(b, 0x80|126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b = append(b, 0, 0, 0, 0) // the masking key
+	return append(b, payload...)
+}
+
+// writeRaw writes a frame made by clientFrame on c's connection. A frame
+// is one write, so gorilla's own pongs cannot land inside it.
+func (c *client) writeRaw(b []byte) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.c.NetConn().Write(b); err != nil {
+		c.t.Fatalf("raw write: %v", err)
+	}
+}
+
+// TestRateAskedAtFirstFrame checks that the rate bucket is asked when a
+// message's first frame arrives, not once it is whole and decoded: a
+// message begun with the bucket empty is refused, though a token is back
+// by the time its last fragment arrives, and its ref and room are echoed.
+func TestRateAskedAtFirstFrame(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.RateMsgs = 0.5; o.RateBurst = 1 }})
+	c := e.dial(e.user("alice").AccessToken)
+	c.send(frame{"type": "leave", "room": "x"})
+	c.expect("left") // the bucket is empty; its next token comes in 2 s
+	c.writeRaw(clientFrame(websocket.TextMessage, false, []byte(`{"type":"leave","room":"x",`)))
+	time.Sleep(3 * time.Second)
+	c.writeRaw(clientFrame(0, true, []byte(`"ref":"late"}`)))
+	f := c.read()
+	if f.str("type") != "error" || f.str("code") != "rate_limited" || f.str("ref") != "late" || f.str("room") != "x" {
+		t.Fatalf("got %v, want error rate_limited with ref late and room x", f)
+	}
+	if got := testutil.ToFloat64(e.m.RateLimitedWS); got != 1 {
+		t.Fatalf("chat_rate_limited_total{scope=ws} = %v, want 1", got)
+	}
+}
