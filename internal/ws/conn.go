@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/hub"
@@ -39,6 +40,8 @@ type conn struct {
 	sent      chat.CloseCode // the close code sent, for metrics and logs
 	received  int            // the close code received, 0 if none
 	timedOut  bool
+
+	msgTimer *time.Timer // bounds the time to receive one message; the reader's
 }
 
 var _ hub.Socket = (*conn)(nil)
@@ -166,6 +169,9 @@ func (c *conn) Cut() { _ = c.ws.NetConn().Close() }
 // cleanup forgets the socket: it works out how the socket ended and hands
 // it to the hub, which leaves its rooms and records the end.
 func (c *conn) cleanup() {
+	if c.msgTimer != nil {
+		c.msgTimer.Stop()
+	}
 	c.mu.Lock()
 	c.queue = nil
 	c.endLocked()

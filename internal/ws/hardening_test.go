@@ -64,3 +64,45 @@ func TestRateAskedAtFirstFrame(t *testing.T) {
 		t.Fatalf("chat_rate_limited_total{scope=ws} = %v, want 1", got)
 	}
 }
+
+// TestMessageMustCompleteInTime checks that a message whose sender answers
+// pings but never sends its last fragment is closed with 1008 once the
+// pong timeout has passed since its first fragment, and that a fragmented
+// message finished in time is carried out.
+func TestMessageMustCompleteInTime(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) {
+		o.PingInterval = 200 * time.Millisecond
+		o.PongTimeout = time.Second
+	}})
+	tok := e.user("alice").AccessToken
+
+	t.Run("finished in time", func(t *testing.T) {
+		c := e.dial(tok)
+		c.writeRaw(clientFrame(websocket.TextMessage, false, []byte(`{"type":"leave",`)))
+		time.Sleep(300 * time.Millisecond)
+		c.writeRaw(clientFrame(0, true, []byte(`"room":"x","ref":"r1"}`)))
+		if f := c.expect("left"); f.str("ref") != "r1" {
+			t.Fatalf("left = %v", f)
+		}
+		// The bound ended with the message: the socket lives on.
+		time.Sleep(1500 * time.Millisecond)
+		c.send(frame{"type": "leave", "room": "x"})
+		c.expect("left")
+	})
+
+	t.Run("never finished", func(t *testing.T) {
+		c := e.dial(tok) // its reader answers every ping
+		start := time.Now()
+		c.writeRaw(clientFrame(websocket.TextMessage, false, []byte(`{"type":"leave",`)))
+		code, reason := c.expectClose(5 * time.Second)
+		if code != 1008 || reason != "policy_violation" {
+			t.Fatalf("closed with %d %q, want 1008 policy_violation", code, reason)
+		}
+		if d := time.Since(start); d < 900*time.Millisecond {
+			t.Fatalf("closed %v after the first fragment, before the 1 s bound", d)
+		}
+		if got := testutil.ToFloat64(e.m.WSHeartbeatTimeouts); got != 0 {
+			t.Fatalf("heartbeat timeouts = %v: the socket should have been alive", got)
+		}
+	})
+}

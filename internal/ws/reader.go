@@ -25,7 +25,8 @@ var errTooLarge = errors.New("ws: message too large")
 // been read, before its body is read or inflated: a message beyond the
 // rate is still read whole (within the frame limit, and checked for UTF-8,
 // so the close codes hold for it too), but never decoded; it is answered
-// with rate_limited.
+// with rate_limited. From its first frame, a message must be complete
+// within msgTimeout, or the socket is closed with 1008.
 func (c *conn) readLoop() {
 	defer c.cleanup()
 	for {
@@ -41,7 +42,9 @@ func (c *conn) readLoop() {
 			return
 		}
 		allowed := c.cl.Allow()
+		c.startMessage()
 		buf, err := c.readBody(r)
+		c.msgTimer.Stop()
 		if err != nil {
 			c.bodyFailed(err)
 			return
@@ -139,6 +142,26 @@ func (c *conn) carryOut(buf *bytes.Buffer, allowed bool) {
 		c.closeLocked(pc)
 	}
 	c.mu.Unlock()
+}
+
+// startMessage arms the bound on the time the peer takes to send the
+// message whose first frame has just arrived; readLoop stops it once the
+// message is read. The timer belongs to the reader.
+func (c *conn) startMessage() {
+	if c.msgTimer == nil {
+		c.msgTimer = time.AfterFunc(c.h.msgTimeout, c.messageTimedOut)
+		return
+	}
+	c.msgTimer.Reset(c.h.msgTimeout)
+}
+
+// messageTimedOut closes a socket whose peer started a message and did
+// not finish it in time, though it may well answer pings meanwhile. It
+// runs on the timer's goroutine.
+func (c *conn) messageTimedOut() {
+	if c.Close(chat.ClosePolicy) {
+		c.logger().Debug("websocket message not complete in time")
+	}
 }
 
 // waitWriter waits until the queued frames (the close answer) are written

@@ -17,6 +17,9 @@
 // hub has attached the socket, and ends with Hub.Detach, which Hub.Shutdown
 // waits for. The writer of a socket (writeLoop) exists only while its queue
 // is not empty; the reader's end waits for it while the close is written.
+// A socket's message timer (conn.msgTimer), armed by the reader at each
+// message's first frame and stopped once the message is read, fires on a
+// goroutine of its own that only queues the 1008 close.
 //
 // # Counting
 //
@@ -73,12 +76,15 @@ func (o *Options) defaults() {
 
 // handler serves /ws for one hub.
 type handler struct {
-	hub      *hub.Hub
-	opt      Options
-	queue    int // a socket's outgoing queue, from the hub's SendQueue
-	log      *slog.Logger
-	m        *metrics.Metrics
-	upgrader websocket.Upgrader
+	hub   *hub.Hub
+	opt   Options
+	queue int // a socket's outgoing queue, from the hub's SendQueue
+	// msgTimeout bounds the time from a message's first frame to its
+	// last: the hub's PongTimeout.
+	msgTimeout time.Duration
+	log        *slog.Logger
+	m          *metrics.Metrics
+	upgrader   websocket.Upgrader
 }
 
 // Handler returns the /ws handler: it checks the token, the origin and the
@@ -86,7 +92,7 @@ type handler struct {
 func Handler(h *hub.Hub, opt Options) http.Handler {
 	opt.defaults()
 	ho := h.Options()
-	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, log: ho.Logger, m: ho.Metrics}
+	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, msgTimeout: ho.PongTimeout, log: ho.Logger, m: ho.Metrics}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  10 * time.Second,
 		ReadBufferSize:    readBufferSize,
