@@ -13,6 +13,18 @@ import "github.com/chatsvc/chat/internal/chat"
 // with HandleAllowed; one it refuses is answered with Refuse.
 func (c *Client) Allow() bool { return c.limiter.Allow() }
 
+// AllowPing takes a token for a ping of the peer, as Allow does, and
+// counts a refused one in chat_rate_limited_total{scope="ws"}. A refused
+// ping gets no pong: the contract's rate_limited error answers commands,
+// and a ping is none.
+func (c *Client) AllowPing() bool {
+	if c.limiter.Allow() {
+		return true
+	}
+	c.hub.m.RateLimitedWS.Inc()
+	return false
+}
+
 // HandleAllowed carries out a frame as Handle does, for a transport that
 // already took its token with Allow: the frame costs no second one.
 func (h *Hub) HandleAllowed(c *Client, data []byte) {

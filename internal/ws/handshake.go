@@ -101,9 +101,13 @@ func (h *handler) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool
 	}
 	c.cl = h.hub.NewClient(c, claims, sharedSlot)
 	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readLoop through the writer
+	// A ping costs a token of the socket's rate bucket like any frame; one
+	// beyond the rate gets no pong. It runs on the reader.
 	wsc.SetPingHandler(func(data string) error {
 		c.cl.Heard()
-		c.enqueue(outFrame{control: websocket.PongMessage, ctl: []byte(data)})
+		if c.cl.AllowPing() {
+			c.queuePong([]byte(data))
+		}
 		return nil
 	})
 	wsc.SetPongHandler(func(string) error {

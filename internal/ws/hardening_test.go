@@ -2,6 +2,10 @@ package ws_test
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +45,66 @@ func (c *client) writeRaw(b []byte) {
 	defer c.mu.Unlock()
 	if _, err := c.c.NetConn().Write(b); err != nil {
 		c.t.Fatalf("raw write: %v", err)
+	}
+}
+
+// TestPingFloodRateLimited checks that a client's pings cost tokens of the
+// socket's rate bucket: a flood gets about a burst of pongs, the rest are
+// counted as rate limited, and the socket stays usable.
+func TestPingFloodRateLimited(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.RateMsgs = 10; o.RateBurst = 20 }})
+	tok := e.user("alice").AccessToken
+	wc, _, err := websocket.DefaultDialer.Dial(e.wsURL, http.Header{"Authorization": {"Bearer " + tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	var mu sync.Mutex
+	var pongs []string
+	wc.SetPongHandler(func(s string) error {
+		mu.Lock()
+		pongs = append(pongs, s)
+		mu.Unlock()
+		return nil
+	})
+	left := make(chan struct{})
+	go func() {
+		for {
+			_, b, err := wc.ReadMessage()
+			if err != nil {
+				return
+			}
+			if strings.Contains(string(b), `"type":"left"`) {
+				close(left)
+			}
+		}
+	}()
+	const sent = 300
+	start := time.Now()
+	for i := range sent {
+		if err := wc.WriteControl(websocket.PingMessage, fmt.Appendf(nil, "p%d", i), time.Now().Add(5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // a token or two for the leave below
+	elapsed := time.Since(start)
+	if err := wc.WriteJSON(frame{"type": "leave", "room": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-left: // every pong written before it has been read
+	case <-time.After(5 * time.Second):
+		t.Fatal("no left frame: the socket did not survive the ping flood")
+	}
+	mu.Lock()
+	got := len(pongs)
+	mu.Unlock()
+	most := 20 + int(10*elapsed.Seconds()) + 1
+	if got == 0 || got > most {
+		t.Fatalf("%d pongs for %d pings, want 1 to %d (burst 20, 10 a second)", got, sent, most)
+	}
+	if limited := testutil.ToFloat64(e.m.RateLimitedWS); limited < float64(sent-most) {
+		t.Fatalf("chat_rate_limited_total{scope=ws} = %v, want at least %d", limited, sent-most)
 	}
 }
 
