@@ -4,8 +4,9 @@ import "github.com/chatsvc/chat/internal/chat"
 
 // The socket's limits as its transport enforces them. A transport asks the
 // rate bucket for a frame before it reads the frame's body, so a frame
-// beyond the rate costs no decoding. Every method here is called from the
-// socket's reader (the goroutine calling Handle).
+// beyond the rate costs no decoding; it ends a socket whose writes stall
+// as a slow consumer. Every method here is called from the socket's
+// reader (the goroutine calling Handle) unless it says otherwise.
 
 // Allow takes one token of the socket's rate bucket (CHAT_RATE_MSGS,
 // CHAT_RATE_BURST) for a frame whose header the transport has just read,
@@ -41,3 +42,8 @@ func (h *Hub) Refuse(c *Client, data []byte) {
 	ref, room := chat.PeekRefRoom(data)
 	c.sendError(chat.CodeRateLimited, "too many frames; slow down", ref, room)
 }
+
+// TooSlow closes the socket with 4008 and counts it as a slow consumer,
+// for a transport whose write to the peer could not finish in time. It may
+// be called from any goroutine holding none of the socket's locks.
+func (c *Client) TooSlow() { c.tooSlow() }

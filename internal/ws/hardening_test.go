@@ -1,8 +1,10 @@
 package ws_test
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatsvc/chat/internal/hub"
+	"github.com/chatsvc/chat/internal/ws"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -169,4 +172,77 @@ func TestMessageMustCompleteInTime(t *testing.T) {
 			t.Fatalf("heartbeat timeouts = %v: the socket should have been alive", got)
 		}
 	})
+}
+
+// TestStalledReaderClosedAsSlow checks that a socket whose peer reads
+// nothing is closed with 4008 within seconds even when its outgoing queue
+// never overflows: the kernel may hold only a modest send buffer for it,
+// and a write that cannot finish within the write timeout ends it. The
+// other members of the room get every message.
+func TestStalledReaderClosedAsSlow(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.WriteTimeout = 2 * time.Second }})
+	bob := e.dial(e.user("bob").AccessToken)
+	bob.join("flood", -1)
+
+	// The stalled client offers a tiny receive window and never reads.
+	d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			_ = nc.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return nc, err
+	}}
+	stalled, _, err := d.Dial(e.wsURL, http.Header{"Authorization": {"Bearer " + e.user("stalled").AccessToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if err := stalled.WriteJSON(frame{"type": "join", "room": "flood"}); err != nil {
+		t.Fatal(err)
+	}
+	for f := bob.read(); f.str("type") != "presence" || f.str("user") != "stalled"; f = bob.read() {
+	}
+
+	// 120 messages of 12 KB: far more than the buffers hold, far fewer
+	// than the 256 frames of the outgoing queue.
+	alice := e.dial(e.user("alice").AccessToken)
+	alice.join("flood", -1)
+	const n = 120
+	text := strings.Repeat("€", 4000)
+	start := time.Now()
+	for i := range n / 10 {
+		refs := map[string]bool{}
+		for j := range 10 {
+			ref := fmt.Sprint("f", i, "-", j)
+			refs[ref] = true
+			alice.send(frame{"type": "send", "room": "flood", "text": text, "ref": ref})
+		}
+		for len(refs) > 0 {
+			if f := alice.read(); f.str("type") == "ack" {
+				delete(refs, f.str("ref"))
+			}
+		}
+	}
+	deadline := start.Add(10 * time.Second)
+	for testutil.ToFloat64(e.m.WSDisconnects.WithLabelValues("4008")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stalled socket not closed with 4008 within 10 s: disconnects{4008} = %v, slow consumers = %v",
+				testutil.ToFloat64(e.m.WSDisconnects.WithLabelValues("4008")), testutil.ToFloat64(e.m.WSSlowConsumerDisconnects))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := testutil.ToFloat64(e.m.WSSlowConsumerDisconnects); got != 1 {
+		t.Fatalf("slow consumer disconnects = %v, want 1", got)
+	}
+	var seq int64
+	for seq < n {
+		f := bob.read()
+		if f.str("type") != "message" {
+			continue
+		}
+		if f.num("seq") != seq+1 {
+			t.Fatalf("bob got seq %d after %d", f.num("seq"), seq)
+		}
+		seq = f.num("seq")
+	}
 }

@@ -1,7 +1,9 @@
 package ws
 
 import (
+	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/chatsvc/chat/internal/hub"
@@ -70,9 +72,16 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeFailed ends the socket after a failed write.
+// writeFailed ends the socket after a failed write. A write that timed
+// out means the peer has read nothing for WriteTimeout while the kernel's
+// buffers are full: it is a slow consumer, closed with 4008 (the close
+// frame cannot follow a frame cut short; the code is what the server
+// records).
 func (c *conn) writeFailed(err error) {
 	c.logger().Debug("websocket write failed", "err", err)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.cl != nil {
+		c.cl.TooSlow()
+	}
 	c.mu.Lock()
 	c.writing = false
 	c.queue = nil

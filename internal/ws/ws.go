@@ -19,7 +19,19 @@
 // is not empty; the reader's end waits for it while the close is written.
 // A socket's message timer (conn.msgTimer), armed by the reader at each
 // message's first frame and stopped once the message is read, fires on a
-// goroutine of its own that only queues the 1008 close.
+// goroutine of its own that only queues the 1008 close. The writer calls
+// into the hub (Client.TooSlow, after a write timed out) with no lock held.
+//
+// # Limits
+//
+// Every data frame and every ping of the peer costs a token of the
+// socket's rate bucket, asked before the frame's body is read: a ping
+// beyond it gets no pong, a data frame beyond it is read but not decoded
+// and gets rate_limited. At most one pong waits in the writer. A message
+// must be whole within the hub's PongTimeout of its first frame (else
+// 1008). What the peer leaves unread is bounded by the outgoing queue
+// (overflow: 4008) and a modest kernel send buffer; a write that cannot
+// finish within WriteTimeout is a slow consumer too (4008).
 //
 // # Counting
 //
@@ -43,8 +55,13 @@ import (
 // Default limits and timings of the transport. Each can be overridden in
 // Options.
 const (
-	// DefaultWriteTimeout bounds one write to a socket.
+	// DefaultWriteTimeout bounds one write to a socket. A write that
+	// cannot finish within it ends the socket as a slow consumer (4008).
 	DefaultWriteTimeout = 10 * time.Second
+	// sendBuffer is the kernel send buffer asked for each socket (Linux
+	// doubles it): with the outgoing queue, it bounds what a peer that
+	// reads nothing holds up before its writes stall.
+	sendBuffer = 128 << 10
 	// closeGrace is how long a socket may take to answer our close frame.
 	closeGrace = 2 * time.Second
 	// readBufferSize is the per-socket read buffer: frames are small.
