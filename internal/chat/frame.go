@@ -91,7 +91,9 @@ func onlySpace(b []byte) bool {
 func DecodeFrame(data []byte) (ClientFrame, error) {
 	var f ClientFrame
 	d := json.NewDecoder(bytes.NewReader(data))
-	if err := d.Decode(&f); err != nil || d.More() {
+	// Only white space may follow the object: Decoder.More alone lets a
+	// stray closing bracket through.
+	if err := d.Decode(&f); err != nil || !onlySpace(data[d.InputOffset():]) {
 		f = ClientFrame{}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && onlySpace(data[d.InputOffset():]) {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -22,6 +23,9 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"auth","token":"t"}`, "", TypeAuth, "", ""},
 		{`nope`, CodeBadRequest, "", "", ""},
 		{`{"type":"join","room":"a"} {}`, CodeBadRequest, "", "", ""},
+		{`{"type":"join","room":"a"}]`, CodeBadRequest, "", "", ""},
+		{`{"type":"join","room":"a"}} `, CodeBadRequest, "", "", ""},
+		{"{\"type\":\"join\",\"room\":\"a\"}\r\n", "", TypeJoin, "", "a"},
 		{`{"type":"join","room":"a b","ref":"x"}`, CodeInvalidRoom, TypeJoin, "x", ""},
 		{`{"type":"join","room":"a","since":1.5,"ref":"x"}`, CodeBadRequest, "", "x", "a"},
 		{`{"type":"join","room":"a","since":-2}`, CodeBadRequest, TypeJoin, "", "a"},
@@ -80,6 +84,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 		if err == nil && fr.Type == TypeSend && (fr.Text == nil || fr.Ref == "") {
 			t.Fatal("send accepted without text or ref")
+		}
+		if err == nil && (!json.Valid(data) || bytes.TrimLeft(data, " \t\r\n")[0] != '{') {
+			t.Fatalf("accepted %q, which is not one JSON object", data)
 		}
 		// A frame that does not decode echoes exactly the ref and room that
 		// reading the whole input once more as loose JSON finds.

@@ -33,6 +33,9 @@ type Client struct {
 	expires  atomic.Int64 // unix nanoseconds after which the socket closes with 4001
 
 	rooms map[string]*member // owned by the goroutine calling Handle
+	// admitted reports that the transport took the token of the frame
+	// being handled (HandleAllowed); owned by the goroutine calling Handle.
+	admitted bool
 }
 
 // NewClient makes the hub's side of socket s, opened with claims; shared

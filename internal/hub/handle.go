@@ -36,7 +36,7 @@ func (h *Hub) Handle(c *Client, data []byte) {
 // handleFrame carries out one client frame.
 func (c *Client) handleFrame(data []byte) {
 	f, err := chat.DecodeFrame(data)
-	if !c.limiter.Allow() {
+	if !c.admitted && !c.limiter.Allow() {
 		c.hub.m.RateLimitedWS.Inc()
 		c.sendError(chat.CodeRateLimited, "too many frames; slow down", f.Ref, f.Room)
 		return

@@ -102,7 +102,7 @@ func New() *Metrics {
 		WSWireBytesReceived:       f.counter("chat_ws_wire_bytes_received_total", "Bytes read from WebSocket connections, as on the wire (after compression)."),
 		WSWireBytesSent:           f.counter("chat_ws_wire_bytes_sent_total", "Bytes written to WebSocket connections, as on the wire (after compression)."),
 		WSPayloadBytesSent:        f.counter("chat_ws_payload_bytes_sent_total", "Payload bytes of the WebSocket messages written, before compression."),
-		WSSlowConsumerDisconnects: f.counter("chat_ws_slow_consumer_disconnects_total", "WebSocket connections closed with 4008 because their outgoing queue overflowed."),
+		WSSlowConsumerDisconnects: f.counter("chat_ws_slow_consumer_disconnects_total", "WebSocket connections closed with 4008 because their outgoing queue overflowed or a write to them stalled."),
 		MessagesStored:            f.counter("chat_messages_stored_total", "Chat messages durably stored."),
 		MessagesDelivered:         f.counter("chat_messages_delivered_total", "Chat messages written to a socket, one per message and socket."),
 		DeliverySeconds: f.histogram("chat_message_delivery_seconds", "Time from a message's commit to its write on a socket.",

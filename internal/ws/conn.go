@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/hub"
@@ -39,6 +40,12 @@ type conn struct {
 	sent      chat.CloseCode // the close code sent, for metrics and logs
 	received  int            // the close code received, 0 if none
 	timedOut  bool
+	// pong is the data of the one pong not yet written, when pongDue: a
+	// newer ping replaces it, so a ping flood queues one pong, not many.
+	pong    []byte
+	pongDue bool
+
+	msgTimer *time.Timer // bounds the time to receive one message; the reader's
 }
 
 var _ hub.Socket = (*conn)(nil)
@@ -74,6 +81,18 @@ func (c *conn) enqueue(f outFrame) bool {
 	c.queue = append(c.queue, f)
 	c.startWriterLocked()
 	return true
+}
+
+// queuePong queues the answer to a ping with data. A pong not yet written
+// takes the newer data instead: at most one pong is ever pending.
+func (c *conn) queuePong(data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.pong, c.pongDue = data, true
+	c.startWriterLocked()
 }
 
 // errClosed reports a frame not queued because the socket is closing.
@@ -166,8 +185,12 @@ func (c *conn) Cut() { _ = c.ws.NetConn().Close() }
 // cleanup forgets the socket: it works out how the socket ended and hands
 // it to the hub, which leaves its rooms and records the end.
 func (c *conn) cleanup() {
+	if c.msgTimer != nil {
+		c.msgTimer.Stop()
+	}
 	c.mu.Lock()
 	c.queue = nil
+	c.pong, c.pongDue = nil, false
 	c.endLocked()
 	sent, received, timedOut := c.sent, c.received, c.timedOut
 	c.mu.Unlock()

@@ -100,10 +100,20 @@ func (h *handler) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool
 		cc.counters.Store(&byteCounters{recv: h.m.WSWireBytesReceived, sent: h.m.WSWireBytesSent})
 	}
 	c.cl = h.hub.NewClient(c, claims, sharedSlot)
+	if tc := tcpConn(wsc.NetConn()); tc != nil {
+		// What the peer has not read is bounded by this and the outgoing
+		// queue: a write that cannot finish within WriteTimeout ends the
+		// socket as a slow consumer.
+		_ = tc.SetWriteBuffer(sendBuffer)
+	}
 	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readLoop through the writer
+	// A ping costs a token of the socket's rate bucket like any frame; one
+	// beyond the rate gets no pong. It runs on the reader.
 	wsc.SetPingHandler(func(data string) error {
 		c.cl.Heard()
-		c.enqueue(outFrame{control: websocket.PongMessage, ctl: []byte(data)})
+		if c.cl.AllowPing() {
+			c.queuePong([]byte(data))
+		}
 		return nil
 	})
 	wsc.SetPongHandler(func(string) error {

@@ -147,6 +147,15 @@ func (c *countingConn) CloseWrite() error {
 	return nil
 }
 
+// tcpConn returns the TCP connection under nc, or nil when there is none.
+func tcpConn(nc net.Conn) *net.TCPConn {
+	if cc, ok := nc.(*countingConn); ok {
+		nc = cc.Conn
+	}
+	tc, _ := nc.(*net.TCPConn)
+	return tc
+}
+
 // Listener wraps l so that the connections it accepts can report their wire
 // bytes after a WebSocket upgrade. The service's HTTP server must accept on
 // it for the wire-byte metrics and write coalescing to work; without it the

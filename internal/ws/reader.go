@@ -20,24 +20,19 @@ var errTooLarge = errors.New("ws: message too large")
 
 // readLoop reads and carries out frames until the connection ends, then
 // cleans up. It runs on its own goroutine.
+//
+// The rate bucket is asked as soon as a message's first frame header has
+// been read, before its body is read or inflated: a message beyond the
+// rate is still read whole (within the frame limit, and checked for UTF-8,
+// so the close codes hold for it too), but never decoded; it is answered
+// with rate_limited. From its first frame, a message must be complete
+// within msgTimeout, or the socket is closed with 1008.
 func (c *conn) readLoop() {
 	defer c.cleanup()
-	max := int64(c.h.opt.MaxFrameBytes)
 	for {
 		mt, r, err := c.ws.NextReader()
 		if err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				c.mu.Lock()
-				c.received = ce.Code
-				if !c.closing {
-					// Answer the peer's close with the same code.
-					c.closeLocked(chat.CloseCode{Code: ce.Code, Reason: ce.Text})
-					c.sent = chat.CloseCode{}
-				}
-				c.mu.Unlock()
-				c.waitWriter()
-			}
+			c.readFailed(err)
 			return
 		}
 		c.cl.Heard()
@@ -46,58 +41,126 @@ func (c *conn) readLoop() {
 			c.drain()
 			return
 		}
-		buf := readBufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-		if err == nil && n > max {
-			err = errTooLarge
-		}
+		allowed := c.cl.Allow()
+		c.startMessage()
+		buf, err := c.readBody(r)
+		c.msgTimer.Stop()
 		if err != nil {
-			readBufPool.Put(buf)
-			if errors.Is(err, errTooLarge) {
-				c.Close(chat.CloseTooLarge)
-				c.drain()
-				return
-			}
-			if errors.Is(err, websocket.ErrReadLimit) {
-				c.Close(chat.CloseTooLarge)
-			}
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				c.mu.Lock()
-				c.received = ce.Code
-				c.mu.Unlock()
-			}
+			c.bodyFailed(err)
 			return
 		}
 		c.h.m.WSFramesReceived.Inc()
-		data := buf.Bytes()
-		if !utf8.Valid(data) {
+		if !utf8.Valid(buf.Bytes()) {
 			readBufPool.Put(buf)
 			c.Close(chat.CloseInvalidUTF8)
 			c.drain()
 			return
 		}
-		c.mu.Lock()
-		if c.closing {
-			c.mu.Unlock()
-			readBufPool.Put(buf)
-			continue // keep reading until the peer answers the close
-		}
-		c.busy = true
-		c.mu.Unlock()
+		c.carryOut(buf, allowed)
+	}
+}
 
-		c.h.hub.Handle(c.cl, data)
-		if buf.Cap() <= 64<<10 {
-			readBufPool.Put(buf)
-		}
+// readFailed ends the loop on an error of NextReader: a close from the
+// peer is answered with the same code, anything else just ends it.
+func (c *conn) readFailed(err error) {
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		return
+	}
+	c.mu.Lock()
+	c.received = ce.Code
+	if !c.closing {
+		// Answer the peer's close with the same code.
+		c.closeLocked(chat.CloseCode{Code: ce.Code, Reason: ce.Text})
+		c.sent = chat.CloseCode{}
+	}
+	c.mu.Unlock()
+	c.waitWriter()
+}
 
+// readBody reads the rest of the current message into a pooled buffer,
+// up to the frame limit.
+func (c *conn) readBody(r io.Reader) (*bytes.Buffer, error) {
+	max := int64(c.h.opt.MaxFrameBytes)
+	buf := readBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err == nil && n > max {
+		err = errTooLarge
+	}
+	if err != nil {
+		readBufPool.Put(buf)
+		return nil, err
+	}
+	return buf, nil
+}
+
+// bodyFailed ends the loop on an error while reading a message's body.
+func (c *conn) bodyFailed(err error) {
+	if errors.Is(err, errTooLarge) {
+		c.Close(chat.CloseTooLarge)
+		c.drain()
+		return
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.Close(chat.CloseTooLarge)
+	}
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
 		c.mu.Lock()
-		c.busy = false
-		if pc := c.pendClose; pc.Code != 0 && !c.closing {
-			c.closeLocked(pc)
-		}
+		c.received = ce.Code
 		c.mu.Unlock()
+	}
+}
+
+// carryOut hands a read message to the hub: to be carried out when the
+// rate allowed it, else to be refused. A message read while the socket is
+// closing is dropped: the reader keeps reading until the peer answers the
+// close.
+func (c *conn) carryOut(buf *bytes.Buffer, allowed bool) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		readBufPool.Put(buf)
+		return
+	}
+	c.busy = true
+	c.mu.Unlock()
+
+	if allowed {
+		c.h.hub.HandleAllowed(c.cl, buf.Bytes())
+	} else {
+		c.h.hub.Refuse(c.cl, buf.Bytes())
+	}
+	if buf.Cap() <= 64<<10 {
+		readBufPool.Put(buf)
+	}
+
+	c.mu.Lock()
+	c.busy = false
+	if pc := c.pendClose; pc.Code != 0 && !c.closing {
+		c.closeLocked(pc)
+	}
+	c.mu.Unlock()
+}
+
+// startMessage arms the bound on the time the peer takes to send the
+// message whose first frame has just arrived; readLoop stops it once the
+// message is read. The timer belongs to the reader.
+func (c *conn) startMessage() {
+	if c.msgTimer == nil {
+		c.msgTimer = time.AfterFunc(c.h.msgTimeout, c.messageTimedOut)
+		return
+	}
+	c.msgTimer.Reset(c.h.msgTimeout)
+}
+
+// messageTimedOut closes a socket whose peer started a message and did
+// not finish it in time, though it may well answer pings meanwhile. It
+// runs on the timer's goroutine.
+func (c *conn) messageTimedOut() {
+	if c.Close(chat.ClosePolicy) {
+		c.logger().Debug("websocket message not complete in time")
 	}
 }
 

@@ -1,7 +1,9 @@
 package ws
 
 import (
+	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/chatsvc/chat/internal/hub"
@@ -29,12 +31,12 @@ func (c *conn) Queued() int {
 	return len(c.queue)
 }
 
-// writeLoop drains the queue, coalescing each drain into one write, and
-// exits when the queue is empty.
+// writeLoop drains the queue and the pending pong, coalescing each drain
+// into one write, and exits when both are empty.
 func (c *conn) writeLoop() {
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 {
+		if len(c.queue) == 0 && !c.pongDue {
 			c.writing = false
 			c.cond.Broadcast()
 			c.mu.Unlock()
@@ -42,10 +44,18 @@ func (c *conn) writeLoop() {
 		}
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
+		var pong []byte
+		if c.pongDue {
+			pong = c.pong
+			if pong == nil {
+				pong = []byte{}
+			}
+		}
+		c.pong, c.pongDue = nil, false
 		c.cond.Broadcast()
 		c.mu.Unlock()
 
-		closed, err := c.writeBatch(batch)
+		closed, err := c.writeBatch(pong, batch)
 		clear(batch)
 		c.mu.Lock()
 		if c.spare == nil {
@@ -53,13 +63,7 @@ func (c *conn) writeLoop() {
 		}
 		c.mu.Unlock()
 		if err != nil {
-			c.logger().Debug("websocket write failed", "err", err)
-			c.mu.Lock()
-			c.writing = false
-			c.queue = nil
-			c.endLocked()
-			c.mu.Unlock()
-			_ = c.ws.NetConn().Close()
+			c.writeFailed(err)
 			return
 		}
 		if closed {
@@ -79,15 +83,38 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// writeFailed ends the socket after a failed write. A write that timed
+// out means the peer has read nothing for WriteTimeout while the kernel's
+// buffers are full: it is a slow consumer, closed with 4008 (the close
+// frame cannot follow a frame cut short; the code is what the server
+// records).
+func (c *conn) writeFailed(err error) {
+	c.logger().Debug("websocket write failed", "err", err)
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && c.cl != nil {
+		c.cl.TooSlow()
+	}
+	c.mu.Lock()
+	c.writing = false
+	c.queue = nil
+	c.pong, c.pongDue = nil, false
+	c.endLocked()
+	c.mu.Unlock()
+	_ = c.ws.NetConn().Close()
+}
+
 // writeBatch writes one drain of the queue in one write to the network,
-// up to the close frame, and reports whether the close frame was written.
-func (c *conn) writeBatch(batch []outFrame) (closed bool, err error) {
+// after the pending pong when pong is not nil and up to the close frame,
+// and reports whether the close frame was written.
+func (c *conn) writeBatch(pong []byte, batch []outFrame) (closed bool, err error) {
 	if c.cc != nil {
 		c.cc.beginBatch()
 	}
 	deadline := time.Now().Add(c.h.opt.WriteTimeout)
 	_ = c.ws.SetWriteDeadline(deadline)
-	for i := range batch {
+	if pong != nil {
+		err = c.ws.WriteControl(websocket.PongMessage, pong, deadline)
+	}
+	for i := 0; i < len(batch) && err == nil; i++ {
 		f := &batch[i]
 		switch f.control {
 		case 0:

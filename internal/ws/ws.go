@@ -17,6 +17,21 @@
 // hub has attached the socket, and ends with Hub.Detach, which Hub.Shutdown
 // waits for. The writer of a socket (writeLoop) exists only while its queue
 // is not empty; the reader's end waits for it while the close is written.
+// A socket's message timer (conn.msgTimer), armed by the reader at each
+// message's first frame and stopped once the message is read, fires on a
+// goroutine of its own that only queues the 1008 close. The writer calls
+// into the hub (Client.TooSlow, after a write timed out) with no lock held.
+//
+// # Limits
+//
+// Every data frame and every ping of the peer costs a token of the
+// socket's rate bucket, asked before the frame's body is read: a ping
+// beyond it gets no pong, a data frame beyond it is read but not decoded
+// and gets rate_limited. At most one pong waits in the writer. A message
+// must be whole within the hub's PongTimeout of its first frame (else
+// 1008). What the peer leaves unread is bounded by the outgoing queue
+// (overflow: 4008) and a modest kernel send buffer; a write that cannot
+// finish within WriteTimeout is a slow consumer too (4008).
 //
 // # Counting
 //
@@ -40,8 +55,13 @@ import (
 // Default limits and timings of the transport. Each can be overridden in
 // Options.
 const (
-	// DefaultWriteTimeout bounds one write to a socket.
+	// DefaultWriteTimeout bounds one write to a socket. A write that
+	// cannot finish within it ends the socket as a slow consumer (4008).
 	DefaultWriteTimeout = 10 * time.Second
+	// sendBuffer is the kernel send buffer asked for each socket (Linux
+	// doubles it): with the outgoing queue, it bounds what a peer that
+	// reads nothing holds up before its writes stall.
+	sendBuffer = 128 << 10
 	// closeGrace is how long a socket may take to answer our close frame.
 	closeGrace = 2 * time.Second
 	// readBufferSize is the per-socket read buffer: frames are small.
@@ -73,12 +93,15 @@ func (o *Options) defaults() {
 
 // handler serves /ws for one hub.
 type handler struct {
-	hub      *hub.Hub
-	opt      Options
-	queue    int // a socket's outgoing queue, from the hub's SendQueue
-	log      *slog.Logger
-	m        *metrics.Metrics
-	upgrader websocket.Upgrader
+	hub   *hub.Hub
+	opt   Options
+	queue int // a socket's outgoing queue, from the hub's SendQueue
+	// msgTimeout bounds the time from a message's first frame to its
+	// last: the hub's PongTimeout.
+	msgTimeout time.Duration
+	log        *slog.Logger
+	m          *metrics.Metrics
+	upgrader   websocket.Upgrader
 }
 
 // Handler returns the /ws handler: it checks the token, the origin and the
@@ -86,7 +109,7 @@ type handler struct {
 func Handler(h *hub.Hub, opt Options) http.Handler {
 	opt.defaults()
 	ho := h.Options()
-	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, log: ho.Logger, m: ho.Metrics}
+	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, msgTimeout: ho.PongTimeout, log: ho.Logger, m: ho.Metrics}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout:  10 * time.Second,
 		ReadBufferSize:    readBufferSize,
