@@ -134,7 +134,7 @@ func init() {
 // sendLine queues text for the current room.
 func (a *app) sendLine(v view, text string) reply {
 	if v.room == "" {
-		return note("not in a room: /join ROOM first")
+		return note("not sent: not in a room (/join ROOM first)")
 	}
 	if err := chat.ValidateText(text, 1<<30); err != nil {
 		return note("not sent: %s", chat.ErrorMessage(err))
