@@ -196,8 +196,8 @@ func TestTwoClientsAndCommands(t *testing.T) {
 	b.line(t, "/join random")
 	b.waitErr(t, "joined #random (2 here: ", wait)
 	b.line(t, "/history 2")
-	b.waitOut(t, "[random] alice: r3\n", wait)
-	if out := b.out.String(); !strings.Contains(out, "[random] alice: r2\n") || strings.Contains(out, "r1") {
+	b.waitOut(t, "[random] #3 alice: r3\n", wait)
+	if out := b.out.String(); !strings.Contains(out, "[random] #2 alice: r2\n") || strings.Contains(out, "r1") {
 		t.Errorf("bob's /history 2 printed:\n%s", out)
 	}
 

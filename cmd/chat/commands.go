@@ -24,7 +24,7 @@ const commandHelp = `commands:
   /join ROOM                 join ROOM (a public room is made when new) and make it current
   /leave [ROOM]              leave ROOM for good (default: the current room)
   /rooms [all]               your rooms with kinds and unread counts (all: every room you can see)
-  /history [N]               the last N messages of the current room (default 20)
+  /history [N]               the last N messages of the current room (default 20), with seqs
   /create ROOM [private] [TOPIC]   make a room (public unless private) and join it
   /dm USER                   open the direct room with USER
   /topic [TEXT]              show or set the topic (/topic - clears it)
@@ -134,7 +134,7 @@ func init() {
 // sendLine queues text for the current room.
 func (a *app) sendLine(v view, text string) reply {
 	if v.room == "" {
-		return note("not in a room: /join ROOM first")
+		return note("not sent: not in a room (/join ROOM first)")
 	}
 	if err := chat.ValidateText(text, 1<<30); err != nil {
 		return note("not sent: %s", chat.ErrorMessage(err))
@@ -207,7 +207,7 @@ func (a *app) cmdHistory(ctx context.Context, v view, args []string, _ string) r
 	}
 	var r reply
 	for _, m := range msgs {
-		r.lines = append(r.lines, messageLine(&m))
+		r.lines = append(r.lines, storedLine(&m))
 	}
 	return r
 }
@@ -296,7 +296,7 @@ func (a *app) cmdSearch(ctx context.Context, v view, args []string, rest string)
 	}
 	var r reply
 	for _, m := range page.Results {
-		r.lines = append(r.lines, fmt.Sprintf("%s %s", m.TS, messageLine(&m)))
+		r.lines = append(r.lines, fmt.Sprintf("%s %s", m.TS, storedLine(&m)))
 	}
 	return r
 }

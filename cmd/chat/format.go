@@ -9,6 +9,18 @@ import (
 
 // messageLine describes a message as "[room] user: text".
 func messageLine(m *client.Message) string {
+	return fmt.Sprintf("[%s] %s: %s", m.Room, m.From, messageText(m))
+}
+
+// storedLine describes a message that /history or /search found as
+// "[room] #seq user: text": the seq is what /edit and /delete take, and
+// what edit and delete lines name.
+func storedLine(m *client.Message) string {
+	return fmt.Sprintf("[%s] #%d %s: %s", m.Room, m.Seq, m.From, messageText(m))
+}
+
+// messageText is a message's text as shown, with its state.
+func messageText(m *client.Message) string {
 	text := printable(m.Text)
 	switch {
 	case m.Deleted:
@@ -16,7 +28,7 @@ func messageLine(m *client.Message) string {
 	case m.EditedAt != nil:
 		text += " (edited)"
 	}
-	return fmt.Sprintf("[%s] %s: %s", m.Room, m.From, text)
+	return text
 }
 
 // eventLine describes a stream event other than a message, "" for none.

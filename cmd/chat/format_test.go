@@ -45,6 +45,10 @@ func TestEventLines(t *testing.T) {
 			t.Errorf("messageLine = %q, want %q", got, tt.want)
 		}
 	}
+	stored := client.Message{Room: "r", Seq: 12, From: "a", Text: "hi", EditedAt: str("T")}
+	if got, want := storedLine(&stored), "[r] #12 a: hi (edited)"; got != want {
+		t.Errorf("storedLine = %q, want %q", got, want)
+	}
 	for _, tt := range []struct {
 		l    client.Left
 		want string

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatsvc/chat/client"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/servertest"
+	"github.com/chatsvc/chat/internal/store/storetest"
 )
 
 // testTimeout bounds every command a test runs.
@@ -85,6 +88,7 @@ type cli struct {
 	errOut servertest.Buffer
 	done   chan error
 	cancel context.CancelFunc
+	syncs  int // commands typed by show
 }
 
 // startChat runs `chat args…` as a, until the test ends.
@@ -196,4 +200,134 @@ func restHistory(t testing.TB, serverURL string, a account, room string) []chat.
 		t.Fatal(err)
 	}
 	return page.Messages
+}
+
+// eachDatabase runs fn, as parallel subtests named after the database,
+// against a server on SQLite and one on PostgreSQL (skipped when
+// CHAT_TEST_POSTGRES_URL is not set).
+func eachDatabase(t *testing.T, fn func(t *testing.T, srv *servertest.Server)) {
+	t.Helper()
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, servertest.Start(t, map[string]string{"CHAT_DB_URL": storetest.URL(t, d)}))
+		})
+	}
+}
+
+// restAPI returns a REST client of a's user in a session of its own, so
+// the checks of a test never spend the tokens of the client under test.
+func restAPI(t testing.TB, serverURL string, a account) *client.Client {
+	t.Helper()
+	api, err := client.New(serverURL, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if _, err := api.Login(ctx, a.name, a.password); err != nil {
+		t.Fatalf("log %s in for REST checks: %v", a.name, err)
+	}
+	return api
+}
+
+// eventually polls check until it returns nil, and fails the test with
+// its last error after timeout.
+func eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mark is a position in a client's stdout and stderr.
+type mark struct{ out, err int }
+
+// mark returns the current end of the client's output, for waits that
+// look only at what comes after it.
+func (c *cli) mark() mark { return mark{len(c.out.String()), len(c.errOut.String())} }
+
+// outSince returns what the client printed on stdout after m.
+func (c *cli) outSince(m mark) string { return c.out.String()[m.out:] }
+
+// errSince returns what the client printed on stderr after m.
+func (c *cli) errSince(m mark) string { return c.errOut.String()[m.err:] }
+
+// waitOutSince waits until stdout after m contains s.
+func (c *cli) waitOutSince(t testing.TB, m mark, s string) {
+	t.Helper()
+	waitUntil(t, c.name+" stdout", func() string { return c.outSince(m) }, s)
+}
+
+// waitErrSince waits until stderr after m contains s.
+func (c *cli) waitErrSince(t testing.TB, m mark, s string) {
+	t.Helper()
+	waitUntil(t, c.name+" stderr", func() string { return c.errSince(m) }, s)
+}
+
+// do types line and waits until stderr shows wantErr after it.
+func (c *cli) do(t testing.TB, line, wantErr string) {
+	t.Helper()
+	m := c.mark()
+	c.line(t, line)
+	c.waitErrSince(t, m, wantErr)
+}
+
+// doOut types line and waits until stdout shows wantOut after it.
+func (c *cli) doOut(t testing.TB, line, wantOut string) {
+	t.Helper()
+	m := c.mark()
+	c.line(t, line)
+	c.waitOutSince(t, m, wantOut)
+}
+
+// show types a command that prints, and returns what it printed on
+// stdout. The client carries out lines one after another, writing a
+// command's output before it reads the next line, so the output is
+// complete once the client has answered a command it does not know,
+// typed after it.
+func (c *cli) show(t testing.TB, line string) string {
+	t.Helper()
+	c.syncs++
+	sync := fmt.Sprintf("/sync-%d", c.syncs)
+	m := c.mark()
+	c.line(t, line)
+	c.line(t, sync)
+	c.waitErrSince(t, m, "unknown command "+sync+" ")
+	return c.outSince(m)
+}
+
+// wantLines fails the test unless out has each of lines, each a whole
+// line.
+func wantLines(t testing.TB, what, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains("\n"+out, "\n"+l+"\n") {
+			t.Errorf("%s printed:\n%s\nwant the line %q", what, out, l)
+		}
+	}
+}
+
+// stepWait bounds each step of the room and moderation tests: generous,
+// since the machine may be loaded.
+const stepWait = 30 * time.Second
+
+// waitUntil polls text until it contains s, for up to stepWait.
+func waitUntil(t testing.TB, what string, text func() string, s string) {
+	t.Helper()
+	deadline := time.Now().Add(stepWait)
+	for !strings.Contains(text(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %q after %s; got:\n%s", what, s, stepWait, text())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -237,6 +237,21 @@ func (m *lineMode) leave(room string) {
 	}
 }
 
+// removed drops a room the user was taken out of from elsewhere (a kick,
+// a ban, a leave in another client, the room's deletion). When it was the
+// current room, no room is current until the user picks one: a line typed
+// for it must not go to another room unnoticed.
+func (m *lineMode) removed(room, why string) {
+	current := m.current == room
+	m.forget(room)
+	if current {
+		m.current = ""
+		m.status("%s; lines are not sent until you /join a room", why)
+		return
+	}
+	m.status("%s", why)
+}
+
 // forget drops room; when it was current, the latest joined room left
 // becomes current.
 func (m *lineMode) forget(room string) {

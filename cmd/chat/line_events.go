@@ -40,8 +40,7 @@ func (m *lineMode) handle(ev client.Event) {
 		}
 	case *client.Left:
 		if s := leftLine(e); s != "" && m.rooms[e.Room] != nil {
-			m.forget(e.Room)
-			m.status("%s", s)
+			m.removed(e.Room, s)
 		}
 	case *client.Invited:
 		m.status("%s invited you to #%s: /join %s", e.By, e.Room, e.Room)
@@ -82,7 +81,11 @@ func (m *lineMode) frameError(e *client.FrameError) {
 		m.status("#%s restarted on the server: showing its messages from now on", e.Room)
 	case e.Room != "" && m.rooms[e.Room] != nil && joinRefusal(e.Code):
 		m.forget(e.Room)
-		m.status("cannot join #%s: %s (%s)", e.Room, e.Message, e.Code)
+		where := "; /join a room to chat"
+		if m.current != "" {
+			where = "; now in #" + m.current
+		}
+		m.status("cannot join #%s: %s (%s)%s", e.Room, e.Message, e.Code, where)
 	default:
 		m.status("server: %v", e)
 	}

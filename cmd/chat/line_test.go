@@ -25,6 +25,7 @@ func TestLineModeExitStatus(t *testing.T) {
 		{"a line refused by the server", "ok\nthis line is too long\nlast\n", "1 line(s) not sent", "[general] alice: last\n"},
 		{"a blank line is skipped", "\n   x\n", "", "[general] alice:    x\n"},
 		{"a command fails the script", "/edit 999 nope\nafter\n", "1 line(s) not sent", "[general] alice: after\n"},
+		{"a line without a room fails the script", "/leave\nnowhere to go\n", "1 line(s) not sent", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
