@@ -147,7 +147,7 @@ func (c *eventCodec) decode(channel string, payload []byte, now time.Time) (chat
 	if err := d.Decode(&ev); err != nil {
 		return chat.Event{}, reject(rejectDecode, "%v", err)
 	}
-	if d.More() {
+	if len(bytes.TrimSpace(body[d.InputOffset():])) > 0 {
 		return chat.Event{}, reject(rejectDecode, "more than one value")
 	}
 	if err := c.validate(channel, ev); err != nil {
@@ -179,7 +179,7 @@ func (c *eventCodec) validate(channel string, ev chat.Event) error {
 		return reject(rejectChannel, "room %q on the channel of %q", ev.Room, room)
 	case !onRoom && (channel != c.events || ev.Room != ""):
 		return reject(rejectChannel, "room %q on %s", ev.Room, channel)
-	case ev.Message != nil && ev.Message.Room != ev.Room:
+	case ev.Message != nil && (ev.Message.Room == "" || ev.Message.Room != ev.Room):
 		return reject(rejectChannel, "message of room %q in an event of %q", ev.Message.Room, ev.Room)
 	}
 	if onRoom && !canonicalRoom(room) {

@@ -112,6 +112,8 @@ func TestEventCodec(t *testing.T) {
 		{"from the future", "p:room:north", signed("p:room:north", msg("north", 1), now.Add(maxEventAge+time.Second)), rejectStale},
 		{"not json", "p:room:north", raw("p:room:north", "not json"), rejectDecode},
 		{"two values", "p:room:north", raw("p:room:north", `{"k":"typing"} {}`), rejectDecode},
+		{"stray bracket after the value", "p:room:north", raw("p:room:north", `{"k":"typing","n":"A","r":"north","u":"u-1","un":"anna"}]`), rejectDecode},
+		{"message without a room on the events channel", "p:events", signed("p:events", msg("", 1), now), rejectChannel},
 		{"resync", "p:room:north", signed("p:room:north", chat.Event{Kind: chat.EventResync, Node: "A", Room: "north"}, now), rejectKind},
 		{"resync everything", "p:events", signed("p:events", chat.Event{Kind: chat.EventResync, Node: "A"}, now), rejectKind},
 		{"node gone", "p:events", signed("p:events", chat.Event{Kind: chat.EventNodeGone, Node: "B"}, now), rejectKind},
