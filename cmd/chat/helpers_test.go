@@ -231,23 +231,6 @@ func restAPI(t testing.TB, serverURL string, a account) *client.Client {
 	return api
 }
 
-// eventually polls check until it returns nil, and fails the test with
-// its last error after timeout.
-func eventually(t testing.TB, timeout time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // mark is a position in a client's stdout and stderr.
 type mark struct{ out, err int }
 
