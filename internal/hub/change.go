@@ -40,13 +40,7 @@ func (c *Client) change(f chat.ClientFrame) {
 		c.changeFailed(f, err)
 		return
 	}
-	h.storeWorked()
-	c.sendJSON(chat.AckFrame{Type: chat.TypeAck, Ref: f.Ref, Room: msg.Room, ID: msg.ID, Seq: msg.Seq, TS: chat.FormatTime(msg.TS)})
-	if dup {
-		return
-	}
-	mb.room.deliver(msg)
-	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: msg.Room, Message: &msg})
+	c.acked(ctx, f, mb.room, msg, dup)
 }
 
 // changeFailed answers a refused or failed edit or delete.

@@ -16,11 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// testHub builds a hub on db inside the synctest bubble and shuts it down
-// at the end of the test.
+// testHub builds a hub on db (or on opt.Store, when set) inside the
+// synctest bubble and shuts it down at the end of the test.
 func testHub(t *testing.T, db *store.DB, opt Options) *Hub {
 	t.Helper()
-	opt.Store = db
+	if opt.Store == nil {
+		opt.Store = db
+	}
 	if opt.RateMsgs == 0 {
 		opt.RateMsgs, opt.RateBurst = 1e6, 1e6
 	}

@@ -206,13 +206,18 @@ func (c *Client) send(f chat.ClientFrame) {
 		c.sendError(code, msgText, f.Ref, f.Room)
 		return
 	}
-	h.storeWorked()
+	c.acked(ctx, f, mb.room, msg, dup)
+}
+
+// acked acknowledges an event this socket's frame stored and, unless the
+// frame repeated an earlier ref, delivers it in the room's order and
+// publishes it to the other nodes.
+func (c *Client) acked(ctx context.Context, f chat.ClientFrame, r *room, msg chat.Message, dup bool) {
+	c.hub.storeWorked()
 	c.sendJSON(chat.AckFrame{Type: chat.TypeAck, Ref: f.Ref, Room: msg.Room, ID: msg.ID, Seq: msg.Seq, TS: chat.FormatTime(msg.TS)})
-	if dup {
-		return
+	if !dup {
+		c.hub.spread(ctx, r, msg)
 	}
-	mb.room.deliver(msg)
-	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: msg.Room, Message: &msg})
 }
 
 func (c *Client) typing(f chat.ClientFrame) {

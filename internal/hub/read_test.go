@@ -32,18 +32,7 @@ func readHub(t *testing.T, db *store.DB, opt Options) (*Hub, *countingStore) {
 	t.Helper()
 	cs := &countingStore{DB: db}
 	opt.Store = cs
-	if opt.RateMsgs == 0 {
-		opt.RateMsgs, opt.RateBurst = 1e6, 1e6
-	}
-	h := New(opt)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return h, cs
+	return testHub(t, db, opt), cs
 }
 
 // attachOn opens a socket of user, made in db on first use, on h.

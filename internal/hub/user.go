@@ -113,7 +113,13 @@ func (h *Hub) Stored(ctx context.Context, m chat.Message) {
 	if m.Seq <= 0 {
 		return
 	}
-	if r := h.lookupRoom(m.Room); r != nil {
+	h.spread(ctx, h.lookupRoom(m.Room), m)
+}
+
+// spread delivers a stored event to room r on this node (nil when no
+// socket here is in it) and publishes it to the other nodes.
+func (h *Hub) spread(ctx context.Context, r *room, m chat.Message) {
+	if r != nil {
 		r.deliver(m)
 	}
 	h.publish(ctx, chat.Event{Kind: chat.EventMessage, Room: m.Room, Message: &m})
