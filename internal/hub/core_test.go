@@ -103,26 +103,19 @@ func TestOrderingConcurrentSenders(t *testing.T) {
 	})
 }
 
-// TestGapFilledAfterLostEvent checks that a message whose broker event was
-// lost is read from the store and delivered in order, before the message
-// whose event arrived.
+// TestGapFilledAfterLostEvent checks that messages another node stored,
+// whose broker events were lost, are read from the store and delivered in
+// order, before a later message stored on this node, within gapWait.
 func TestGapFilledAfterLostEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h := testHub(t, db, Options{})
 		a := attach(t, h, "alice", 64)
 		a.do(t, join("gap", -1))
-		ctx := context.Background()
-		var stored []chat.Message
-		for i := range 3 {
-			m, _, err := db.Append(ctx, chat.NewMessage{Room: "gap", UserID: userID(t, h, "other"), Username: "other", Text: fmt.Sprint(i), Ref: fmt.Sprint("r", i)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			stored = append(stored, m)
-		}
-		// Another node stored seqs 1..3; only the event of seq 3 arrives.
-		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "gap", Message: &stored[2]})
+		stored := storeBacklog(t, h, db, "gap", "other", 3)
+		// Another node stored seqs 1 and 2 and its events were lost; this
+		// node stored seq 3.
+		h.Stored(context.Background(), stored)
 		synctest.Wait()
 		if got := seqs(a.sock.take(t)); len(got) != 0 {
 			t.Fatalf("delivered %v before the gap was filled", got)

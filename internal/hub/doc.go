@@ -55,7 +55,8 @@
 // Shutdown once every socket is detached, after it stored what was still
 // queued) and background work (gap fills from the store, resyncs, room
 // catch-ups, receipts held for their interval) started through
-// Hub.background and counted in Hub.bg. Shutdown also waits for every attached socket to be detached
+// Hub.background and counted in Hub.bg (hint reads after broker message
+// events, hint.go, among them). Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
 //
 // One gap fill runs per room (room.fill): it releases a backlog a step at

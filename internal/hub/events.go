@@ -47,8 +47,9 @@ func (h *Hub) HandleEvent(ev chat.Event) {
 		if ev.Message == nil {
 			return
 		}
-		if r := h.lookupRoom(ev.Message.Room); r != nil {
-			r.deliver(*ev.Message)
+		// A hint: what is delivered is what the store holds (hint.go).
+		if r := h.lookupRoom(ev.Message.Room); r != nil && ev.Message.Seq > 0 {
+			r.hint(ev.Message.Seq)
 		}
 	case chat.EventTyping:
 		if r := h.lookupRoom(ev.Room); r != nil {

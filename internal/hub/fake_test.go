@@ -160,6 +160,9 @@ func (f *fakeClient) detach() {
 func userID(t testing.TB, h *Hub, name string) string {
 	t.Helper()
 	db, ok := h.opt.Store.(*store.DB)
+	if w, wraps := h.opt.Store.(interface{ db() *store.DB }); wraps {
+		db, ok = w.db(), true
+	}
 	if !ok {
 		return "id-" + name
 	}

@@ -137,6 +137,7 @@ func (r *room) finishFill(upTo int64, failed bool) bool {
 			// Nothing more in order: forget what was delivered, and wait
 			// for the gap before what is left.
 			r.drainStashLocked()
+			r.startHintReadLocked()
 			r.unlockStep()
 			if again {
 				r.hub.background(func() { r.catchUp(0) })

@@ -43,6 +43,7 @@ type room struct {
 	gapTimer *time.Timer
 	gapArmed bool // gapTimer runs; it is not moved until it fires
 	fill     fillState
+	hinted   hintState
 	typing   map[string]time.Time
 	// remote lists the users present on other nodes: user id -> node ->
 	// username. Kept from presence events and, once, from the broker.
@@ -146,6 +147,7 @@ func (r *room) setLastLocked(seq int64) {
 	r.ready = true
 	r.last = seq
 	r.drainStashLocked()
+	r.startHintReadLocked()
 }
 
 // deliver hands a stored message to every member in seq order. A message

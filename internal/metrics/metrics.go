@@ -46,6 +46,7 @@ type Metrics struct {
 	DeliverySeconds   prometheus.Histogram
 	StoreBatchSize    prometheus.Histogram
 	BackfilledTotal   prometheus.Counter
+	HintedTotal       prometheus.Counter
 
 	RateLimited *prometheus.CounterVec
 	// RoomEventsStored counts stored stream events other than messages, by
@@ -110,6 +111,7 @@ func New() *Metrics {
 		StoreBatchSize: f.histogram("chat_store_batch_messages", "Messages committed per store transaction (group commit).",
 			[]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}),
 		BackfilledTotal:   f.counter("chat_messages_backfilled_total", "Messages read back from the store to fill a gap in a room's live stream."),
+		HintedTotal:       f.counter("chat_messages_broker_read_total", "Messages another node stored, read from the store after the broker announced them."),
 		RateLimited:       f.counterVec("chat_rate_limited_total", "Requests or frames refused by a rate limit, by scope.", "scope"),
 		RoomEventsStored:  f.counterVec("chat_room_events_stored_total", "Stream events other than messages durably stored, by kind.", "kind"),
 		ModerationActions: f.counterVec("chat_moderation_actions_total", "Moderation actions carried out, by action.", "action"),
