@@ -3,7 +3,10 @@
 // shared by every other package. It imports nothing but the standard library.
 package chat
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // TimeLayout is the layout of every timestamp the service writes: UTC with
 // exactly three fraction digits.
@@ -138,6 +141,13 @@ type NewMessage struct {
 	// ServerAdmin reports whether a username is a server admin, for a
 	// delete of another user's message; nil means nobody is.
 	ServerAdmin func(username string) bool
+}
+
+// PendingAppend is a stream event queued for storage: Wait returns it as
+// stored (with its seq), whether it repeated an earlier ref, or why it was
+// not stored.
+type PendingAppend interface {
+	Wait(ctx context.Context) (msg Message, dup bool, err error)
 }
 
 // Session is the chain of refresh tokens that started at one login.

@@ -36,6 +36,8 @@ type Client struct {
 	// admitted reports that the transport took the token of the frame
 	// being handled (HandleAllowed); owned by the goroutine calling Handle.
 	admitted bool
+
+	sends sendQueue // sends waiting for their commit (sends.go)
 }
 
 // NewClient makes the hub's side of socket s, opened with claims; shared
@@ -53,6 +55,7 @@ func (h *Hub) NewClient(s Socket, claims auth.Claims, shared bool) *Client {
 		rooms:     make(map[string]*member),
 		shared:    shared,
 	}
+	c.sends.cond.L = &c.sends.mu
 	c.lastRead.Store(now.UnixNano())
 	c.lastPing.Store(now.UnixNano())
 	c.expires.Store(claims.ExpiresAt.Add(h.opt.Leeway).UnixNano())

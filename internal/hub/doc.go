@@ -30,7 +30,8 @@
 //     then the Socket's own lock (Deliver, Close: queueing a frame,
 //     closing with 4008);
 //  3. a Socket's lock is a leaf, as are roomSet.mu, connSet.mu, usersMu,
-//     bgMu, readState.mu (read markers and receipt slots) and
+//     bgMu, sendQueue.mu (a socket's sends in flight), readState.mu
+//     (read markers and receipt slots) and
 //     readWriter.mu (markers waiting to be stored): nothing is locked
 //     while one of them is held. Broker
 //     capabilities (Subscribe, RoomPresence) and the store are called with
@@ -56,7 +57,8 @@
 // queued) and background work (gap fills from the store, resyncs, room
 // catch-ups, receipts held for their interval) started through
 // Hub.background and counted in Hub.bg (hint reads after broker message
-// events, hint.go, among them). Shutdown also waits for every attached socket to be detached
+// events, hint.go, and each socket's acker while it has sends in flight,
+// sends.go, among them). Shutdown also waits for every attached socket to be detached
 // (Hub.wg): it closes each with 1001 and, at its deadline, cuts the rest.
 //
 // One gap fill runs per room (room.fill): it releases a backlog a step at

@@ -135,8 +135,18 @@ func attach(t testing.TB, h *Hub, user string, limit int) *fakeClient {
 	return f
 }
 
-// do hands the frame v to the hub as the socket's reader would.
+// do hands the frame v to the hub as the socket's reader would, and waits
+// until it is answered (for a send, its transaction committed and the ack
+// is queued), as a client waiting for the answer would.
 func (f *fakeClient) do(t testing.TB, v any) {
+	t.Helper()
+	f.doAsync(t, v)
+	f.c.settleSends()
+}
+
+// doAsync hands the frame v to the hub as the socket's reader would, and
+// returns when the reader could take the next frame.
+func (f *fakeClient) doAsync(t testing.TB, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

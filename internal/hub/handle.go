@@ -17,8 +17,11 @@ const opTimeout = 10 * time.Second
 
 // Handle carries out one frame the peer of c sent. The transport calls it
 // from one goroutine per socket, which owns the socket's rooms, and lets a
-// close asked for meanwhile wait until it returns, so an accepted send is
-// acknowledged before the socket closes.
+// close asked for meanwhile wait until it returns. A send returns once it
+// is queued for the store; its ack follows from the socket's acker
+// (sends.go), before the answer to any later frame and before the 1001 of
+// a shutdown, so an accepted send is acknowledged before the socket
+// closes.
 //
 // A panic while carrying out the frame is a bug: it is logged with its
 // stack and closes this socket with 1011 rather than ending the process
@@ -38,12 +41,16 @@ func (c *Client) handleFrame(data []byte) {
 	f, err := chat.DecodeFrame(data)
 	if !c.admitted && !c.limiter.Allow() {
 		c.hub.m.RateLimitedWS.Inc()
-		c.sendError(chat.CodeRateLimited, "too many frames; slow down", f.Ref, f.Room)
+		c.inOrder(func() { c.sendError(chat.CodeRateLimited, "too many frames; slow down", f.Ref, f.Room) })
 		return
 	}
 	if err != nil {
-		c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
+		c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
 		return
+	}
+	if f.Type != chat.TypeSend {
+		// What the socket sees follows the order of its frames.
+		c.settleSends()
 	}
 	switch f.Type {
 	case chat.TypeJoin:
@@ -180,33 +187,17 @@ func (c *Client) send(f chat.ClientFrame) {
 	h := c.hub
 	mb := c.member(f.Room)
 	if mb == nil {
-		c.sendError(chat.CodeNotJoined, "join the room before sending to it", f.Ref, f.Room)
+		c.inOrder(func() { c.sendError(chat.CodeNotJoined, "join the room before sending to it", f.Ref, f.Room) })
 		return
 	}
 	if err := chat.ValidateText(*f.Text, h.opt.MaxTextChars); err != nil {
-		c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
+		c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
 		return
 	}
-	if !c.allowed(f, mb, chat.ActSend) {
+	if !c.allowedInOrder(f, mb) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	msg, dup, err := h.opt.Store.Append(ctx, chat.NewMessage{Room: f.Room, UserID: c.userID, Username: c.username, Text: *f.Text, Ref: f.Ref})
-	if err != nil {
-		code := chat.ErrorCode(err)
-		if code != chat.CodeRefConflict {
-			c.storeFailed("send: store message", f.Room, err)
-			code = chat.CodeInternal
-		}
-		msgText := "the message could not be stored"
-		if code == chat.CodeRefConflict {
-			msgText = chat.ErrorMessage(err)
-		}
-		c.sendError(code, msgText, f.Ref, f.Room)
-		return
-	}
-	c.acked(ctx, f, mb.room, msg, dup)
+	c.submitSend(f, mb.room, chat.NewMessage{Room: f.Room, UserID: c.userID, Username: c.username, Text: *f.Text, Ref: f.Ref})
 }
 
 // acked acknowledges an event this socket's frame stored and, unless the

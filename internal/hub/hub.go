@@ -29,6 +29,9 @@ type Store interface {
 	JoinRoom(ctx context.Context, name string, user chat.User, serverAdmin bool, mayCreate func() error) (chat.JoinResult, error)
 	// Append stores a message and assigns its seq; dup reports a repeated ref.
 	Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error)
+	// Submit queues a message as Append does and returns without waiting
+	// for its commit; submits of one goroutine keep their order.
+	Submit(ctx context.Context, m chat.NewMessage) (chat.PendingAppend, error)
 	// Membership returns the user's membership of the room, the zero
 	// Member when there is none.
 	Membership(ctx context.Context, room, userID string) (chat.Member, error)
@@ -220,12 +223,13 @@ type Hub struct {
 }
 
 // background runs f on its own goroutine, owned by the hub: Shutdown waits
-// for it. After Shutdown has begun waiting, f is not run.
-func (h *Hub) background(f func()) {
+// for it. After Shutdown has begun waiting, f is not run, and background
+// reports false.
+func (h *Hub) background(f func()) bool {
 	h.bgMu.Lock()
 	if h.bgDone {
 		h.bgMu.Unlock()
-		return
+		return false
 	}
 	h.bg.Add(1)
 	h.bgMu.Unlock()
@@ -233,6 +237,7 @@ func (h *Hub) background(f func()) {
 		defer h.bg.Done()
 		f()
 	}()
+	return true
 }
 
 // maxRemoteUsers bounds the users a room records present on other nodes:
@@ -294,7 +299,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.startMu.Lock()
 	h.closing.Store(true)
 	h.startMu.Unlock()
-	h.forEachConn(func(c *Client) { c.sock.Close(chat.CloseGoingAway) })
+	h.forEachConn(func(c *Client) { c.goAway() })
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	var err error

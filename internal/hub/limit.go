@@ -40,7 +40,7 @@ func (h *Hub) HandleAllowed(c *Client, data []byte) {
 func (h *Hub) Refuse(c *Client, data []byte) {
 	h.m.RateLimitedWS.Inc()
 	ref, room := chat.PeekRefRoom(data)
-	c.sendError(chat.CodeRateLimited, "too many frames; slow down", ref, room)
+	c.inOrder(func() { c.sendError(chat.CodeRateLimited, "too many frames; slow down", ref, room) })
 }
 
 // TooSlow closes the socket with 4008 and counts it as a slow consumer,

@@ -92,22 +92,41 @@ type msgRow struct {
 // When ctx ends while the call waits, Append returns ctx.Err(); the message
 // may still be committed (a later send with the same Ref finds it).
 func (db *DB) Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error) {
+	p, err := db.Submit(ctx, m)
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	return p.Wait(ctx)
+}
+
+// Submit queues m for the committer as Append does and returns once it is
+// queued, without waiting for its transaction: Wait on the result gives
+// what Append would have returned. Submits from one goroutine are stored
+// in the order they were made (the committer takes the queue in order),
+// so a caller may keep several in flight and still have them take
+// increasing seqs. ctx bounds both the queueing and the wait: once it
+// ends, an item whose batch has not begun is not written.
+func (db *DB) Submit(ctx context.Context, m chat.NewMessage) (chat.PendingAppend, error) {
 	req := &appendReq{m: m, gone: ctx.Done(), res: make(chan appendResult, 1)}
 	db.mu.RLock()
+	defer db.mu.RUnlock()
 	if db.closed {
-		db.mu.RUnlock()
-		return chat.Message{}, false, ErrClosed
+		return nil, ErrClosed
 	}
 	select {
 	case db.queue <- req:
+		return req, nil
 	case <-ctx.Done():
-		db.mu.RUnlock()
-		return chat.Message{}, false, ctx.Err()
+		return nil, ctx.Err()
 	}
-	db.mu.RUnlock()
+}
+
+// Wait returns the result of a submitted append once its transaction
+// committed (or failed), or ctx.Err() when ctx ends first.
+func (r *appendReq) Wait(ctx context.Context) (chat.Message, bool, error) {
 	select {
-	case r := <-req.res:
-		return r.msg, r.dup, r.err
+	case res := <-r.res:
+		return res.msg, res.dup, res.err
 	case <-ctx.Done():
 		return chat.Message{}, false, ctx.Err()
 	}
