@@ -101,8 +101,9 @@
 //     flows through the same ordered path once the message frame encodes
 //     its kind (messageFrame is the one place).
 //   - Delivery to a user: DeliverToUser queues a frame, encoded once, for
-//     every socket of one user on this node (invited, read), walking the
-//     connection registry as RevokeSession does for a session.
+//     every socket of one user on this node (invited, read), through the
+//     registry's per-user index (connSet.byUser: a user's sockets share a
+//     shard), without walking the other users' sockets.
 //   - Removal from a room: a member event that ends a membership (kicked,
 //     banned, left) takes the user's sockets out of the room on every
 //     node, right after the event in the room's order (applyMemberLocked);

@@ -247,9 +247,12 @@ func (h *Hub) maxRemoteUsers() int {
 	return 2 * max(h.opt.PresenceMaxMembers, maxMembersListed)
 }
 
+// connSet is a shard of the connection registry, by user: the sockets of
+// one user are all in one shard, listed in byUser.
 type connSet struct {
-	mu    sync.Mutex
-	conns map[*Client]struct{}
+	mu     sync.Mutex
+	conns  map[*Client]struct{}
+	byUser map[string][]*Client
 }
 
 type roomSet struct {
@@ -270,6 +273,7 @@ func New(opt Options) *Hub {
 	}
 	for i := range h.connShard {
 		h.connShard[i].conns = make(map[*Client]struct{})
+		h.connShard[i].byUser = make(map[string][]*Client)
 	}
 	for i := range h.roomShard {
 		h.roomShard[i].rooms = make(map[string]*room)

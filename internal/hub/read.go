@@ -214,9 +214,8 @@ func (h *Hub) deliverRead(userID, room string, seq int64, from *Client, ref stri
 		h.log.Error("encode frame", "err", err)
 		return
 	}
-	h.forEachConn(func(c *Client) {
+	h.forUser(userID, func(c *Client) {
 		switch {
-		case c.userID != userID:
 		case c == from && ref != "":
 			c.sendJSON(chat.ReadFrame{Type: chat.TypeRead, Room: room, Seq: seq, Ref: ref})
 		default:

@@ -2,25 +2,51 @@ package hub
 
 import (
 	"context"
+	"hash/maphash"
+	"slices"
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
 )
 
-func (h *Hub) shardOf(c *Client) *connSet { return &h.connShard[c.id%connShards] }
+func (h *Hub) userShard(userID string) *connSet {
+	return &h.connShard[maphash.String(h.seed, userID)%connShards]
+}
 
 func (h *Hub) addConn(c *Client) {
-	s := h.shardOf(c)
+	s := h.userShard(c.userID)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	s.byUser[c.userID] = append(s.byUser[c.userID], c)
 	s.mu.Unlock()
 }
 
 func (h *Hub) removeConn(c *Client) {
-	s := h.shardOf(c)
+	s := h.userShard(c.userID)
 	s.mu.Lock()
 	delete(s.conns, c)
+	l := s.byUser[c.userID]
+	if i := slices.Index(l, c); i >= 0 {
+		l = slices.Delete(l, i, i+1)
+	}
+	if len(l) == 0 {
+		delete(s.byUser, c.userID)
+	} else {
+		s.byUser[c.userID] = l
+	}
 	s.mu.Unlock()
+}
+
+// forUser calls f for every open connection of userID on this node,
+// without walking the others.
+func (h *Hub) forUser(userID string, f func(*Client)) {
+	s := h.userShard(userID)
+	s.mu.Lock()
+	l := slices.Clone(s.byUser[userID])
+	s.mu.Unlock()
+	for _, c := range l {
+		f(c)
+	}
 }
 
 // forEachConn calls f for every open connection, one shard at a time.

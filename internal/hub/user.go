@@ -18,11 +18,9 @@ func (h *Hub) DeliverToUser(userID string, v any) int {
 		return 0
 	}
 	n := 0
-	h.forEachConn(func(c *Client) {
-		if c.userID == userID {
-			c.deliver(Frame{Kind: KindData, Data: b})
-			n++
-		}
+	h.forUser(userID, func(c *Client) {
+		c.deliver(Frame{Kind: KindData, Data: b})
+		n++
 	})
 	return n
 }

@@ -31,6 +31,23 @@ func TestDeliverToUser(t *testing.T) {
 		if got := b.sock.take(t); len(got) != 0 {
 			t.Fatalf("bob got %v", got)
 		}
+		// A detached socket leaves the user's index; the last one takes
+		// the user out of it.
+		a1.detach()
+		if n := h.DeliverToUser(a2.c.UserID(), chat.LeftFrame{Type: chat.TypeLeft, Room: "news"}); n != 1 {
+			t.Fatalf("after one detached, delivered to %d sockets, want 1", n)
+		}
+		a2.detach()
+		if n := h.DeliverToUser(a2.c.UserID(), chat.LeftFrame{Type: chat.TypeLeft, Room: "news"}); n != 0 {
+			t.Fatalf("after both detached, delivered to %d sockets, want 0", n)
+		}
+		s := h.userShard(a2.c.UserID())
+		s.mu.Lock()
+		_, listed := s.byUser[a2.c.UserID()]
+		s.mu.Unlock()
+		if listed {
+			t.Fatal("a user without sockets is still in the registry's index")
+		}
 	})
 }
 
