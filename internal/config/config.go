@@ -67,6 +67,7 @@ type Config struct {
 	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
 	WSPingInterval     time.Duration `env:"CHAT_WS_PING_INTERVAL" envDefault:"25s" accepts:"a positive duration such as 25s"`
 	WSPongTimeout      time.Duration `env:"CHAT_WS_PONG_TIMEOUT" envDefault:"10s" accepts:"a positive duration such as 10s"`
+	WSWriteDelay       time.Duration `env:"CHAT_WS_WRITE_DELAY" envDefault:"0s" accepts:"a duration from 0s to 100ms such as 10ms"`
 	WSMaxFrameBytes    int           `env:"CHAT_WS_MAX_FRAME_BYTES" envDefault:"65536" accepts:"an integer of at least 12 × CHAT_MAX_TEXT_CHARS + 1024, such as 65536"`
 	WSSendQueue        int           `env:"CHAT_WS_SEND_QUEUE" envDefault:"256" accepts:"a positive number of frames such as 256"`
 	WSReplayLimit      int           `env:"CHAT_WS_REPLAY_LIMIT" envDefault:"500" accepts:"a positive number of messages such as 500"`

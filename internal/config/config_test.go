@@ -70,6 +70,7 @@ var contractVariables = []string{
 var serviceVariables = []string{
 	"CHAT_BROKER_SECRET", "CHAT_JWT_PREVIOUS_SECRET_UNTIL", "CHAT_REFRESH_GRACE",
 	"CHAT_LOGIN_USER_RATE", "CHAT_REFRESH_RATE", "CHAT_REFRESH_SESSION_RATE",
+	"CHAT_WS_WRITE_DELAY",
 }
 
 func TestVariablesMatchContract(t *testing.T) {
@@ -139,6 +140,7 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_WS_COMPRESSION", c.WSCompression, true},
 		{"CHAT_WS_PING_INTERVAL", c.WSPingInterval, 25 * time.Second},
 		{"CHAT_WS_PONG_TIMEOUT", c.WSPongTimeout, 10 * time.Second},
+		{"CHAT_WS_WRITE_DELAY", c.WSWriteDelay, time.Duration(0)},
 		{"CHAT_WS_MAX_FRAME_BYTES", c.WSMaxFrameBytes, 65536},
 		{"CHAT_WS_SEND_QUEUE", c.WSSendQueue, 256},
 		{"CHAT_WS_REPLAY_LIMIT", c.WSReplayLimit, 500},

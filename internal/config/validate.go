@@ -63,6 +63,7 @@ func (l *loader) validate(c *Config) {
 	l.check("CHAT_ACCESS_TTL", c.AccessTTL > 0)
 	l.check("CHAT_REFRESH_TTL", c.RefreshTTL > 0)
 	l.check("CHAT_REFRESH_GRACE", c.RefreshGrace >= 0 && c.RefreshGrace <= time.Minute)
+	l.check("CHAT_WS_WRITE_DELAY", c.WSWriteDelay >= 0 && c.WSWriteDelay <= 100*time.Millisecond)
 	if !c.JWTPreviousUntil.IsZero() && c.JWTPreviousSecret == "" {
 		l.fail("CHAT_JWT_PREVIOUS_SECRET_UNTIL", "is set but CHAT_JWT_PREVIOUS_SECRET is empty")
 	}

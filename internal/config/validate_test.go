@@ -64,6 +64,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"CHAT_WS_PING_INTERVAL", "abc", `must be a positive duration such as 25s, got "abc"`},
 		{"CHAT_WS_PING_INTERVAL", "0s", "positive duration"},
 		{"CHAT_WS_PONG_TIMEOUT", "-5s", "positive duration"},
+		{"CHAT_WS_WRITE_DELAY", "150ms", "0s to 100ms"},
 		{"CHAT_WS_MAX_FRAME_BYTES", "49023", "needs at least 49024"},
 		{"CHAT_WS_MAX_FRAME_BYTES", "64k", "at least 12 × CHAT_MAX_TEXT_CHARS + 1024"},
 		{"CHAT_WS_SEND_QUEUE", "0", "positive"},

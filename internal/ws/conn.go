@@ -45,6 +45,10 @@ type conn struct {
 	pong    []byte
 	pongDue bool
 
+	// lastWrite is when the writer last wrote, unix nanoseconds; only the
+	// writer goroutine, one at a time (handed over under mu), uses it.
+	lastWrite int64
+
 	msgTimer *time.Timer // bounds the time to receive one message; the reader's
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/chatsvc/chat/internal/hub"
@@ -35,6 +36,9 @@ func (c *conn) Queued() int {
 // into one write, and exits when both are empty.
 func (c *conn) writeLoop() {
 	for {
+		if d := c.h.opt.WriteDelay; d > 0 {
+			c.gather(d)
+		}
 		c.mu.Lock()
 		if len(c.queue) == 0 && !c.pongDue {
 			c.writing = false
@@ -56,6 +60,7 @@ func (c *conn) writeLoop() {
 		c.mu.Unlock()
 
 		closed, err := c.writeBatch(pong, batch)
+		c.lastWrite = time.Now().UnixNano()
 		clear(batch)
 		c.mu.Lock()
 		if c.spare == nil {
@@ -82,6 +87,28 @@ func (c *conn) writeLoop() {
 		}
 	}
 }
+
+// gather waits, before a write, until delay has passed since the socket's
+// previous write, so that frames arriving faster than that leave in one
+// write (one system call, one wake-up of the peer). It does not wait when
+// the previous write is older than delay, nor for a close, a ping or a
+// pong, nor once the queue is half full.
+func (c *conn) gather(delay time.Duration) {
+	wait := time.Until(time.Unix(0, c.lastWrite).Add(delay))
+	if wait <= 0 {
+		return
+	}
+	c.mu.Lock()
+	// An empty queue: the writer is about to stop.
+	urgent := len(c.queue) == 0 || c.closing || c.pongDue || len(c.queue) >= c.h.queue/2 || slices.ContainsFunc(c.queue, isControl)
+	c.mu.Unlock()
+	if !urgent {
+		time.Sleep(wait)
+	}
+}
+
+// isControl reports whether f is a control frame.
+func isControl(f outFrame) bool { return f.control != 0 }
 
 // writeFailed ends the socket after a failed write. A write that timed
 // out means the peer has read nothing for WriteTimeout while the kernel's

@@ -80,6 +80,11 @@ type Options struct {
 	Compression    bool
 	WriteTimeout   time.Duration
 	MaxFrameBytes  int
+	// WriteDelay is the least time between two writes to one socket:
+	// frames that come faster leave together in one write. The first
+	// frame after a quiet spell leaves at once. 0 writes every drain of
+	// the queue at once.
+	WriteDelay time.Duration
 }
 
 func (o *Options) defaults() {
