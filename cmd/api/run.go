@@ -161,6 +161,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		AllowedOrigins: cfg.AllowedOrigins,
 		Compression:    cfg.WSCompression,
 		MaxFrameBytes:  cfg.WSMaxFrameBytes,
+		ReadMode:       cfg.WSReadMode,
 	})
 	nb.start(func(ev chat.Event) {
 		if ev.Kind == chat.EventRevoke {

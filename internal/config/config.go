@@ -64,7 +64,11 @@ type Config struct {
 	AllowedOrigins    []string       `env:"CHAT_ALLOWED_ORIGINS" accepts:"empty or a comma-separated list of origins scheme://host[:port] with scheme http or https and no path, such as https://chat.example.com"`
 
 	// WebSocket.
-	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
+	WSCompression bool `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
+	// WSReadMode is how sockets are read: epoll (no goroutine per idle
+	// socket; Linux only, elsewhere the same as goroutine) or goroutine
+	// (one reader goroutine per socket).
+	WSReadMode         string        `env:"CHAT_WS_READ_MODE" envDefault:"epoll" accepts:"epoll or goroutine"`
 	WSPingInterval     time.Duration `env:"CHAT_WS_PING_INTERVAL" envDefault:"25s" accepts:"a positive duration such as 25s"`
 	WSPongTimeout      time.Duration `env:"CHAT_WS_PONG_TIMEOUT" envDefault:"10s" accepts:"a positive duration such as 10s"`
 	WSMaxFrameBytes    int           `env:"CHAT_WS_MAX_FRAME_BYTES" envDefault:"65536" accepts:"an integer of at least 12 × CHAT_MAX_TEXT_CHARS + 1024, such as 65536"`
