@@ -85,7 +85,8 @@ type readSides struct {
 	failed  bool    // the poller could not be started: goroutines only
 	stopped bool
 
-	active tally // reader goroutines and workers running
+	closeOnce sync.Once
+	active    tally // reader goroutines and workers running
 }
 
 // start starts the read side of a socket: registered with the poller when
@@ -123,22 +124,25 @@ func (rs *readSides) poller(h *handler) *poller {
 
 // shutdown stops the poller and waits until every read side has ended.
 // Call it after the hub's Shutdown, which ends every socket: a socket still
-// registered then gets a worker that reads it to its end.
+// registered then gets a worker that reads it to its end. It may be called
+// again, to wait longer.
 func (rs *readSides) shutdown(ctx context.Context) error {
 	rs.mu.Lock()
+	first := !rs.stopped
 	rs.stopped = true
 	p := rs.p
 	rs.mu.Unlock()
-	if p == nil {
-		return rs.active.wait(ctx)
-	}
-	for _, c := range p.stop() {
-		c.kick()
+	if p != nil && first {
+		for _, c := range p.stop() {
+			c.kick()
+		}
 	}
 	if err := rs.active.wait(ctx); err != nil {
 		return err // the epoll instance stays open for the workers left
 	}
-	p.close()
+	if p != nil {
+		rs.closeOnce.Do(p.close)
+	}
 	return nil
 }
 
