@@ -119,7 +119,11 @@ func (h *handler) start(wsc *websocket.Conn, br *bufio.Reader, claims auth.Claim
 		c.onPong()
 		return nil
 	})
+	// The registration is made before the socket is attached, from when
+	// anything may close it; it is armed after.
+	h.reads.prepare(c)
 	if !h.hub.Attach(c.cl) {
+		h.reads.forget(c)
 		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chat.CloseGoingAway.Code, chat.CloseGoingAway.Reason), time.Now().Add(time.Second))
 		_ = wsc.Close()
 		h.hub.ReleaseUser(claims.UserID, sharedSlot)

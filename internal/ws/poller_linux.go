@@ -63,34 +63,30 @@ func eventID(ev *unix.EpollEvent) uint64 {
 	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 }
 
-// add registers c, armed, and reports whether it did; c then has no
-// goroutine until it becomes readable.
-func (p *poller) add(c *conn) bool {
+// epollAdd is the operation that first arms a socket.
+const epollAdd = unix.EPOLL_CTL_ADD
+
+// prepare gives c an id and its place in the map, armed but not yet added
+// to the epoll set; start adds it. It leaves c alone when it has no
+// descriptor or the poller has stopped.
+func (p *poller) prepare(c *conn) {
 	tc := tcpConn(c.ws.NetConn())
 	if tc == nil {
-		return false
+		return
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {
-		return false
+		return
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.stopped {
-		p.mu.Unlock()
-		return false
+		return
 	}
 	p.next++
 	c.rd.p, c.rd.id, c.rd.raw = p, p.next, raw
 	c.rd.state.Store(stArmed)
 	p.conns[c.rd.id] = c
-	p.mu.Unlock()
-
-	if !p.ctl(c, unix.EPOLL_CTL_ADD) {
-		p.remove(c)
-		c.rd = readSide{}
-		return false
-	}
-	return true
 }
 
 // rearm arms c's descriptor again. It reports false when that failed (the

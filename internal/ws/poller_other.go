@@ -12,9 +12,12 @@ func newPoller(*handler, *tally) (*poller, error) {
 	return nil, errors.New("no epoll on this system")
 }
 
-func (p *poller) add(*conn) bool   { return false }
-func (p *poller) rearm(*conn) bool { return false }
-func (p *poller) remove(*conn)     {}
-func (p *poller) work(*conn)       {}
-func (p *poller) stop() []*conn    { return nil }
-func (p *poller) close()           {}
+const epollAdd = 0
+
+func (p *poller) prepare(*conn)       {}
+func (p *poller) ctl(*conn, int) bool { return false }
+func (p *poller) rearm(*conn) bool    { return false }
+func (p *poller) remove(*conn)        {}
+func (p *poller) work(*conn)          {}
+func (p *poller) stop() []*conn       { return nil }
+func (p *poller) close()              {}

@@ -89,13 +89,35 @@ type readSides struct {
 	active    tally // reader goroutines and workers running
 }
 
-// start starts the read side of a socket: registered with the poller when
-// it can be, else a reader goroutine.
+// prepare registers a socket with the poller, not armed yet, when its read
+// side can be a worker: a plain TCP connection read through ownReader's
+// buffer, with ReadEpoll. It runs before the hub knows the socket, so that
+// kick sees the registration from the socket's first close on.
+func (rs *readSides) prepare(c *conn) {
+	if c.br == nil || !rs.epoll {
+		return
+	}
+	if p := rs.poller(c.h); p != nil {
+		p.prepare(c)
+	}
+}
+
+// forget undoes prepare for a socket the hub refused.
+func (rs *readSides) forget(c *conn) {
+	if c.rd.p != nil {
+		c.rd.p.remove(c)
+	}
+}
+
+// start starts the read side of a socket: armed in the poller when it was
+// registered, else a reader goroutine. A socket that cannot be armed is
+// kicked: a worker reads it to its end, as a reader goroutine would.
 func (rs *readSides) start(c *conn) {
-	if c.br != nil && rs.epoll {
-		if p := rs.poller(c.h); p != nil && p.add(c) {
-			return
+	if p := c.rd.p; p != nil {
+		if !p.ctl(c, epollAdd) {
+			c.kick()
 		}
+		return
 	}
 	rs.active.add()
 	go func() {
