@@ -4,7 +4,9 @@ package ws
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,11 +21,20 @@ const wakeID = 0
 
 // poller is one epoll instance and the goroutine waiting on it (see
 // readside.go for the states of a socket and the lock order).
+//
+// The goroutine does not block in epoll_wait, which would hold an OS
+// thread in the system call and make every wake-up a hand-off between
+// threads: the epoll descriptor is itself pollable (readable while events
+// are pending), so it is put in Go's own network poller, and the goroutine
+// parks there like any socket read, polling the set with a zero timeout
+// when woken.
 type poller struct {
 	h      *handler
 	active *tally
 	epfd   int
-	wakefd int // an eventfd: written to stop the goroutine
+	file   *os.File        // epfd, in Go's network poller
+	raw    syscall.RawConn // file's
+	wakefd int             // an eventfd: written to stop the goroutine
 	done   chan struct{}
 
 	mu      sync.Mutex
@@ -50,6 +61,10 @@ func newPoller(h *handler, active *tally) (*poller, error) {
 		return nil, fmt.Errorf("epoll_ctl: %w", err)
 	}
 	p := &poller{h: h, active: active, epfd: epfd, wakefd: wakefd, done: make(chan struct{}), conns: make(map[uint64]*conn)}
+	if unix.SetNonblock(epfd, true) == nil {
+		p.file = os.NewFile(uintptr(epfd), "epoll")
+		p.raw, _ = p.file.SyscallConn()
+	}
 	go p.run()
 	return p, nil
 }
@@ -132,8 +147,17 @@ func (p *poller) work(c *conn) {
 func (p *poller) run() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 128)
+	var n int
+	var err error
+	poll := func(fd uintptr) bool {
+		n, err = unix.EpollWait(int(fd), events, 0)
+		return n > 0 || (err != nil && err != unix.EINTR)
+	}
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		if p.raw == nil || p.raw.Read(poll) != nil {
+			// Not in Go's network poller: block in the system call.
+			n, err = unix.EpollWait(p.epfd, events, -1)
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -141,19 +165,28 @@ func (p *poller) run() {
 			p.h.log.Error("websocket poller stopped", "err", err)
 			return
 		}
-		for i := range events[:n] {
-			id := eventID(&events[i])
-			if id == wakeID {
-				return
-			}
-			p.mu.Lock()
-			c := p.conns[id]
-			p.mu.Unlock()
-			if c != nil && c.rd.state.CompareAndSwap(stArmed, stRunning) {
-				p.work(c)
-			}
+		if !p.dispatch(events[:n]) {
+			return
 		}
 	}
+}
+
+// dispatch starts a worker for each socket of events that was armed. It
+// reports false when the events ask the poller to stop.
+func (p *poller) dispatch(events []unix.EpollEvent) bool {
+	for i := range events {
+		id := eventID(&events[i])
+		if id == wakeID {
+			return false
+		}
+		p.mu.Lock()
+		c := p.conns[id]
+		p.mu.Unlock()
+		if c != nil && c.rd.state.CompareAndSwap(stArmed, stRunning) {
+			p.work(c)
+		}
+	}
+	return true
 }
 
 // stop ends the poller's goroutine and returns the sockets still
@@ -177,6 +210,10 @@ func (p *poller) stop() []*conn {
 
 // close releases the epoll instance once no worker is left to use it.
 func (p *poller) close() {
-	_ = unix.Close(p.epfd)
+	if p.file != nil {
+		_ = p.file.Close()
+	} else {
+		_ = unix.Close(p.epfd)
+	}
 	_ = unix.Close(p.wakefd)
 }
