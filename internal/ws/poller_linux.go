@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -38,7 +39,6 @@ type poller struct {
 	done   chan struct{}
 
 	mu      sync.Mutex
-	next    uint64
 	conns   map[uint64]*conn
 	stopped bool
 }
@@ -69,6 +69,9 @@ func newPoller(h *handler, active *tally) (*poller, error) {
 	return p, nil
 }
 
+// nextID numbers the sockets of every poller.
+var nextID atomic.Uint64
+
 // setID and eventID carry a socket's 64-bit id in the event's data.
 func setID(ev *unix.EpollEvent, id uint64) {
 	ev.Fd, ev.Pad = int32(uint32(id)), int32(uint32(id>>32))
@@ -98,8 +101,7 @@ func (p *poller) prepare(c *conn) {
 	if p.stopped {
 		return
 	}
-	p.next++
-	c.rd.p, c.rd.id, c.rd.raw = p, p.next, raw
+	c.rd.p, c.rd.id, c.rd.raw = p, nextID.Add(1), raw
 	c.rd.state.Store(stArmed)
 	p.conns[c.rd.id] = c
 }
@@ -114,22 +116,35 @@ func (p *poller) rearm(c *conn) bool {
 }
 
 // ctl applies op to c's descriptor with c's id, inside Control: the
-// descriptor stays open, and its number c's, until Control returns.
+// descriptor stays open, and its number c's, until Control returns; so
+// does the epoll descriptor.
 func (p *poller) ctl(c *conn, op int) bool {
 	ev := unix.EpollEvent{Events: armEvents}
 	setID(&ev, c.rd.id)
 	var cerr error
 	err := c.rd.raw.Control(func(fd uintptr) {
-		cerr = unix.EpollCtl(p.epfd, op, int(fd), &ev)
+		cerr = p.epollCtl(op, int(fd), &ev)
 	})
 	return err == nil && cerr == nil
+}
+
+// epollCtl runs epoll_ctl on the epoll descriptor, held open meanwhile.
+func (p *poller) epollCtl(op, fd int, ev *unix.EpollEvent) error {
+	if p.raw == nil {
+		return unix.EpollCtl(p.epfd, op, fd, ev)
+	}
+	var cerr error
+	if err := p.raw.Control(func(ep uintptr) { cerr = unix.EpollCtl(int(ep), op, fd, ev) }); err != nil {
+		return err
+	}
+	return cerr
 }
 
 // remove forgets c once its read side has ended, taking its descriptor
 // out of the epoll set while it is still open.
 func (p *poller) remove(c *conn) {
 	_ = c.rd.raw.Control(func(fd uintptr) {
-		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+		_ = p.epollCtl(unix.EPOLL_CTL_DEL, int(fd), nil)
 	})
 	p.mu.Lock()
 	delete(p.conns, c.rd.id)

@@ -48,9 +48,12 @@ import (
 //
 // # Lock order and goroutines
 //
-// poller.mu guards the id → socket map and is a leaf: nothing is called
-// with it held. The worker takes conn.mu through readOne exactly as
-// readLoop does; the state swaps take no lock. The poller goroutines are
+// poller.mu guards the id → socket map and the stopped flag, tally.mu the
+// count of goroutines; both are leaves: nothing is called with them held.
+// The worker takes conn.mu through readOne exactly as readLoop does; the
+// state swaps take no lock, and kick is never called with conn.mu held.
+// epoll_ctl runs inside Control of both the socket and the epoll
+// descriptor, so neither number can be reused under it. The poller goroutines are
 // started with the first registered socket and owned by the handler:
 // Server.Shutdown stops them and waits for them. Every reader goroutine
 // and every worker is counted in readSides.active, and Shutdown also waits
