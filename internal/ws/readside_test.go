@@ -205,3 +205,21 @@ func TestIdleSocketsHoldNoGoroutine(t *testing.T) {
 	}
 	t.Logf("goroutines %d → %d with %d idle sockets", before, after, n)
 }
+
+// TestOddControlFramesLeftToLibrary checks that control frames the read
+// side does not answer itself (unmasked, too long, fragmented) still get
+// the library's protocol-error close, whatever the read side.
+func TestOddControlFramesLeftToLibrary(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{})
+	tok := e.user("alice").AccessToken
+	unmasked := []byte{0x80 | websocket.PingMessage, 2, 'h', 'i'}
+	long := clientFrame(websocket.PingMessage, true, make([]byte, 126))
+	unfinished := clientFrame(websocket.PongMessage, false, []byte("x"))
+	for _, b := range [][]byte{unmasked, long, unfinished} {
+		c := e.dial(tok)
+		c.writeRaw(b)
+		if code, _ := c.expectClose(5 * time.Second); code != websocket.CloseProtocolError {
+			t.Fatalf("frame % x: close %d, want %d", b[:2], code, websocket.CloseProtocolError)
+		}
+	}
+}
