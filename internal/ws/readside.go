@@ -16,14 +16,17 @@ import (
 //
 // With ReadEpoll (Linux, plain TCP connections), an idle socket holds no
 // goroutine. Its descriptor is registered with the handler's poller, one
-// goroutine blocked in epoll_wait, with EPOLLIN|EPOLLRDHUP|EPOLLONESHOT
+// goroutine waiting on an epoll set, with EPOLLIN|EPOLLRDHUP|EPOLLONESHOT
 // and the socket's id (never the descriptor's number) as the event's
 // data. When the socket becomes readable, or hangs up, the poller starts
 // a worker goroutine (serveReady) that reads and carries out what has
-// arrived exactly as readLoop does, message by message. A message whose
-// frames have not all arrived is waited for on Go's own network poller
-// (msgTimeout still bounds it). Once the socket's read buffer is empty the
-// worker re-arms the descriptor and ends. A TLS connection or any other
+// arrived exactly as readLoop does, message by message, and answers pings
+// and pongs itself (control.go). A message whose frames have not all
+// arrived is waited for on Go's own network poller (msgTimeout bounds it
+// from its first frame header on, as before). The library reads through
+// ownReader's buffer: once it is empty the worker re-arms the descriptor
+// and ends; bytes still in it are read first, as no event would announce
+// them. A TLS connection or any other
 // connection without a descriptor keeps the goroutine reader.
 //
 // # States
@@ -53,8 +56,9 @@ import (
 // The worker takes conn.mu through readOne exactly as readLoop does; the
 // state swaps take no lock, and kick is never called with conn.mu held.
 // epoll_ctl runs inside Control of both the socket and the epoll
-// descriptor, so neither number can be reused under it. The poller goroutines are
-// started with the first registered socket and owned by the handler:
+// descriptor, so neither number can be reused under it. The poller
+// goroutine is started with the first registered socket and owned by the
+// handler:
 // Server.Shutdown stops them and waits for them. Every reader goroutine
 // and every worker is counted in readSides.active, and Shutdown also waits
 // until that count is zero.
