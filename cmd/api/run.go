@@ -162,6 +162,7 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 		Compression:    cfg.WSCompression,
 		MaxFrameBytes:  cfg.WSMaxFrameBytes,
 		WriteDelay:     cfg.WSWriteDelay,
+		ReadMode:       cfg.WSReadMode,
 	})
 	nb.start(func(ev chat.Event) {
 		if ev.Kind == chat.EventRevoke {
@@ -269,7 +270,15 @@ func run(ctx context.Context, args []string, environ []string, stdout, stderr io
 	var wg sync.WaitGroup
 	var hubErr error
 	wg.Add(1)
-	go func() { defer wg.Done(); hubErr = h.Shutdown(sctx) }()
+	go func() {
+		defer wg.Done()
+		hubErr = h.Shutdown(sctx)
+		// Every socket has ended: stop the poller and wait for the last
+		// read sides to return.
+		if err := wsHandler.Shutdown(sctx); hubErr == nil {
+			hubErr = err
+		}
+	}()
 	var httpErr error
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && httpErr == nil {

@@ -64,7 +64,11 @@ type Config struct {
 	AllowedOrigins    []string       `env:"CHAT_ALLOWED_ORIGINS" accepts:"empty or a comma-separated list of origins scheme://host[:port] with scheme http or https and no path, such as https://chat.example.com"`
 
 	// WebSocket.
-	WSCompression      bool          `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
+	WSCompression bool `env:"CHAT_WS_COMPRESSION" envDefault:"true" accepts:"true, false, 1 or 0 (any form of Go's strconv.ParseBool, such as TRUE or False)"`
+	// WSReadMode is how sockets are read: epoll (no goroutine per idle
+	// socket; Linux only, elsewhere the same as goroutine) or goroutine
+	// (one reader goroutine per socket).
+	WSReadMode         string        `env:"CHAT_WS_READ_MODE" envDefault:"epoll" accepts:"epoll or goroutine"`
 	WSPingInterval     time.Duration `env:"CHAT_WS_PING_INTERVAL" envDefault:"25s" accepts:"a positive duration such as 25s"`
 	WSPongTimeout      time.Duration `env:"CHAT_WS_PONG_TIMEOUT" envDefault:"10s" accepts:"a positive duration such as 10s"`
 	WSWriteDelay       time.Duration `env:"CHAT_WS_WRITE_DELAY" envDefault:"0s" accepts:"a duration from 0s to 100ms such as 10ms"`

@@ -71,6 +71,7 @@ var serviceVariables = []string{
 	"CHAT_BROKER_SECRET", "CHAT_JWT_PREVIOUS_SECRET_UNTIL", "CHAT_REFRESH_GRACE",
 	"CHAT_LOGIN_USER_RATE", "CHAT_REFRESH_RATE", "CHAT_REFRESH_SESSION_RATE",
 	"CHAT_WS_WRITE_DELAY",
+	"CHAT_WS_READ_MODE",
 }
 
 func TestVariablesMatchContract(t *testing.T) {
@@ -138,6 +139,7 @@ func checkDefaults(t *testing.T, getenv func(string) string) {
 		{"CHAT_TRUSTED_PROXIES", len(c.TrustedProxies), 0},
 		{"CHAT_ALLOWED_ORIGINS", len(c.AllowedOrigins), 0},
 		{"CHAT_WS_COMPRESSION", c.WSCompression, true},
+		{"CHAT_WS_READ_MODE", c.WSReadMode, "epoll"},
 		{"CHAT_WS_PING_INTERVAL", c.WSPingInterval, 25 * time.Second},
 		{"CHAT_WS_PONG_TIMEOUT", c.WSPongTimeout, 10 * time.Second},
 		{"CHAT_WS_WRITE_DELAY", c.WSWriteDelay, time.Duration(0)},
@@ -212,6 +214,7 @@ func TestLoadValues(t *testing.T) {
 		"CHAT_OIDC_AUDIENCE":         "chat-api",
 		"CHAT_OIDC_USERNAME_CLAIM":   "nickname",
 		"CHAT_WS_COMPRESSION":        "false",
+		"CHAT_WS_READ_MODE":          "Goroutine",
 		"CHAT_WS_PING_INTERVAL":      "1s",
 		"CHAT_WS_PONG_TIMEOUT":       "500ms",
 		"CHAT_WS_MAX_FRAME_BYTES":    "2224",
@@ -259,6 +262,7 @@ func TestLoadValues(t *testing.T) {
 		LoginIPRate:        chat.Rate{N: 100, Per: time.Hour},
 		RegisterRate:       chat.Rate{N: 3, Per: 30 * time.Second},
 		WSCompression:      false,
+		WSReadMode:         "goroutine",
 		WSPingInterval:     time.Second,
 		WSPongTimeout:      500 * time.Millisecond,
 		WSMaxFrameBytes:    2224,

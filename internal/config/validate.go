@@ -80,6 +80,8 @@ func (l *loader) validate(c *Config) {
 	}
 
 	// WebSocket.
+	c.WSReadMode = strings.ToLower(c.WSReadMode)
+	l.check("CHAT_WS_READ_MODE", c.WSReadMode == "epoll" || c.WSReadMode == "goroutine")
 	l.check("CHAT_WS_PING_INTERVAL", c.WSPingInterval > 0)
 	l.check("CHAT_WS_PONG_TIMEOUT", c.WSPongTimeout > 0)
 	l.check("CHAT_WS_SEND_QUEUE", c.WSSendQueue > 0)

@@ -61,6 +61,7 @@ func TestLoadInvalid(t *testing.T) {
 		{"CHAT_ALLOWED_ORIGINS", "https://a.example,,https://b.example", "empty entry"},
 		{"CHAT_ALLOWED_ORIGINS", "null", "scheme"},
 		{"CHAT_WS_COMPRESSION", "on", "true, false, 1 or 0"},
+		{"CHAT_WS_READ_MODE", "poll", "epoll or goroutine"},
 		{"CHAT_WS_PING_INTERVAL", "abc", `must be a positive duration such as 25s, got "abc"`},
 		{"CHAT_WS_PING_INTERVAL", "0s", "positive duration"},
 		{"CHAT_WS_PONG_TIMEOUT", "-5s", "positive duration"},

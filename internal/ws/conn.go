@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"sync"
@@ -19,15 +20,17 @@ type outFrame struct {
 	ctl     []byte // the control message's data
 }
 
-// conn is one WebSocket connection and the hub's Socket for it. The reader
-// goroutine runs readLoop and hands every frame to the hub; a writer
-// goroutine exists only while the queue is not empty, so an idle socket
-// costs one goroutine.
+// conn is one WebSocket connection and the hub's Socket for it. Its read
+// side (readside.go) hands every frame to the hub; a writer goroutine
+// exists only while the queue is not empty, so an idle socket costs no
+// goroutine when its read side is on the poller, one otherwise.
 type conn struct {
 	h  *handler
 	cl *hub.Client
 	ws *websocket.Conn
 	cc *countingConn // nil when the listener does not count
+	br *bufio.Reader // the library's read buffer; nil when it has its own
+	rd readSide      // the socket's registration with the poller, if any
 
 	mu        sync.Mutex
 	cond      *sync.Cond // broadcast when the writer takes frames off the queue or stops, and on closing
@@ -181,10 +184,14 @@ func (c *conn) TimedOut() {
 	c.mu.Unlock()
 	c.h.m.WSHeartbeatTimeouts.Inc()
 	_ = c.ws.NetConn().Close()
+	c.kick()
 }
 
 // Cut ends the socket at once: the reader's next read fails.
-func (c *conn) Cut() { _ = c.ws.NetConn().Close() }
+func (c *conn) Cut() {
+	_ = c.ws.NetConn().Close()
+	c.kick()
+}
 
 // cleanup forgets the socket: it works out how the socket ended and hands
 // it to the hub, which leaves its rooms and records the end.

@@ -32,6 +32,7 @@ type env struct {
 	auth    *auth.Service
 	tokens  *auth.Tokens
 	hub     *hub.Hub
+	ws      *ws.Server
 	m       *metrics.Metrics
 	srv     *httptest.Server
 	wsURL   string
@@ -86,13 +87,14 @@ func newEnv(t testing.TB, dialect string, o envOpts) *env {
 	if o.hub != nil {
 		o.hub(&opt)
 	}
-	wopt := ws.Options{Compression: true}
+	wopt := ws.Options{Compression: true, ReadMode: ws.TestReadMode}
 	if o.ws != nil {
 		o.ws(&wopt)
 	}
 	e.hub = hub.New(opt)
 	mux := http.NewServeMux()
-	mux.Handle("/ws", ws.Handler(e.hub, wopt))
+	e.ws = ws.Handler(e.hub, wopt)
+	mux.Handle("/ws", e.ws)
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.srv.Listener = ws.Listener(e.srv.Listener)
 	e.srv.Start()
@@ -101,6 +103,9 @@ func newEnv(t testing.TB, dialect string, o envOpts) *env {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = e.hub.Shutdown(ctx)
+		if err := e.ws.Shutdown(ctx); err != nil {
+			t.Errorf("read sides still running after the hub's shutdown: %v", err)
+		}
 		e.srv.Close()
 		_ = db.Close()
 	})

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -81,19 +82,21 @@ func (h *handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	if slices.Contains(websocket.Subprotocols(r), chat.Subprotocol) {
 		answer = http.Header{"Sec-Websocket-Protocol": []string{chat.Subprotocol}}
 	}
-	wsc, err := h.upgrader.Upgrade(w, r, answer)
+	ow := &ownReader{ResponseWriter: w}
+	wsc, err := h.upgrader.Upgrade(ow, r, answer)
 	if err != nil {
 		h.hub.ReleaseUser(claims.UserID, shared)
 		fails.WithLabelValues("handshake").Inc()
 		return
 	}
-	h.start(wsc, claims, shared)
+	h.start(wsc, ow.br, claims, shared)
 }
 
-// start attaches an upgraded socket to the hub and starts its reader. The
-// request and its context are not kept.
-func (h *handler) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool) {
-	c := &conn{h: h, ws: wsc}
+// start attaches an upgraded socket, whose read buffer is br (nil when the
+// library has its own), to the hub and starts its read side. The request
+// and its context are not kept.
+func (h *handler) start(wsc *websocket.Conn, br *bufio.Reader, claims auth.Claims, sharedSlot bool) {
+	c := &conn{h: h, ws: wsc, br: br}
 	c.cond = sync.NewCond(&c.mu)
 	if cc, ok := wsc.NetConn().(*countingConn); ok {
 		c.cc = cc
@@ -106,27 +109,27 @@ func (h *handler) start(wsc *websocket.Conn, claims auth.Claims, sharedSlot bool
 		// socket as a slow consumer.
 		_ = tc.SetWriteBuffer(sendBuffer)
 	}
-	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readLoop through the writer
-	// A ping costs a token of the socket's rate bucket like any frame; one
-	// beyond the rate gets no pong. It runs on the reader.
+	wsc.SetCloseHandler(func(int, string) error { return nil }) // answered by readFailed through the writer
+	// Pings and pongs the library reads run on the read side.
 	wsc.SetPingHandler(func(data string) error {
-		c.cl.Heard()
-		if c.cl.AllowPing() {
-			c.queuePong([]byte(data))
-		}
+		c.onPing([]byte(data))
 		return nil
 	})
 	wsc.SetPongHandler(func(string) error {
-		c.cl.Heard()
+		c.onPong()
 		return nil
 	})
+	// The registration is made before the socket is attached, from when
+	// anything may close it; it is armed after.
+	h.reads.prepare(c)
 	if !h.hub.Attach(c.cl) {
+		h.reads.forget(c)
 		_ = wsc.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(chat.CloseGoingAway.Code, chat.CloseGoingAway.Reason), time.Now().Add(time.Second))
 		_ = wsc.Close()
 		h.hub.ReleaseUser(claims.UserID, sharedSlot)
 		return
 	}
-	go c.readLoop()
+	h.reads.start(c)
 }
 
 // originAllowed applies the origin rules: no Origin (not a browser) is

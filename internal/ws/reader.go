@@ -19,7 +19,17 @@ var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 var errTooLarge = errors.New("ws: message too large")
 
 // readLoop reads and carries out frames until the connection ends, then
-// cleans up. It runs on its own goroutine.
+// cleans up. It runs on its own goroutine: the read side of a socket when
+// the poller is not used (see readside.go).
+func (c *conn) readLoop() {
+	defer c.cleanup()
+	for c.readOne() {
+	}
+}
+
+// readOne reads one message and carries it out. It reports false when the
+// read side has ended (the peer closed, a read failed, or a protocol error
+// closed the socket); the caller then cleans up.
 //
 // The rate bucket is asked as soon as a message's first frame header has
 // been read, before its body is read or inflated: a message beyond the
@@ -27,37 +37,35 @@ var errTooLarge = errors.New("ws: message too large")
 // so the close codes hold for it too), but never decoded; it is answered
 // with rate_limited. From its first frame, a message must be complete
 // within msgTimeout, or the socket is closed with 1008.
-func (c *conn) readLoop() {
-	defer c.cleanup()
-	for {
-		mt, r, err := c.ws.NextReader()
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		c.cl.Heard()
-		if mt != websocket.TextMessage {
-			c.Close(chat.CloseBinary)
-			c.drain()
-			return
-		}
-		allowed := c.cl.Allow()
-		c.startMessage()
-		buf, err := c.readBody(r)
-		c.msgTimer.Stop()
-		if err != nil {
-			c.bodyFailed(err)
-			return
-		}
-		c.h.m.WSFramesReceived.Inc()
-		if !utf8.Valid(buf.Bytes()) {
-			readBufPool.Put(buf)
-			c.Close(chat.CloseInvalidUTF8)
-			c.drain()
-			return
-		}
-		c.carryOut(buf, allowed)
+func (c *conn) readOne() bool {
+	mt, r, err := c.ws.NextReader()
+	if err != nil {
+		c.readFailed(err)
+		return false
 	}
+	c.cl.Heard()
+	if mt != websocket.TextMessage {
+		c.Close(chat.CloseBinary)
+		c.drain()
+		return false
+	}
+	allowed := c.cl.Allow()
+	c.startMessage()
+	buf, err := c.readBody(r)
+	c.msgTimer.Stop()
+	if err != nil {
+		c.bodyFailed(err)
+		return false
+	}
+	c.h.m.WSFramesReceived.Inc()
+	if !utf8.Valid(buf.Bytes()) {
+		readBufPool.Put(buf)
+		c.Close(chat.CloseInvalidUTF8)
+		c.drain()
+		return false
+	}
+	c.carryOut(buf, allowed)
+	return true
 }
 
 // readFailed ends the loop on an error of NextReader: a close from the

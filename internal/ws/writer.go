@@ -72,8 +72,9 @@ func (c *conn) writeLoop() {
 			return
 		}
 		if closed {
-			// Half-close and give the peer a moment to answer; the reader
-			// ends the connection when the answer or the deadline comes.
+			// Half-close and give the peer a moment to answer; the read
+			// side, kicked to read on to its end, ends the connection when
+			// the answer or the deadline comes.
 			if c.cc != nil {
 				_ = c.cc.CloseWrite()
 			}
@@ -83,6 +84,7 @@ func (c *conn) writeLoop() {
 			c.queue = nil
 			c.cond.Broadcast()
 			c.mu.Unlock()
+			c.kick()
 			return
 		}
 	}
@@ -127,6 +129,7 @@ func (c *conn) writeFailed(err error) {
 	c.endLocked()
 	c.mu.Unlock()
 	_ = c.ws.NetConn().Close()
+	c.kick()
 }
 
 // writeBatch writes one drain of the queue in one write to the network,

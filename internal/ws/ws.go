@@ -1,5 +1,7 @@
 // Package ws carries the hub's sockets over WebSocket (gorilla/websocket):
-// the /ws handshake, one reader goroutine per socket, its writer (the
+// the /ws handshake, the read side of each socket (on Linux a poller that
+// starts a worker only when a socket has bytes to read; elsewhere, or on
+// request, one reader goroutine per socket), its writer (the
 // outgoing queue, a writer goroutine started on demand, coalesced writes,
 // pings and the close), and the wire-byte counting listener. Rooms,
 // ordering, presence and every decision about a frame belong to package
@@ -13,10 +15,13 @@
 //
 // # Goroutines and their owners
 //
-// The reader of a socket (readLoop) is started by the handshake once the
-// hub has attached the socket, and ends with Hub.Detach, which Hub.Shutdown
-// waits for. The writer of a socket (writeLoop) exists only while its queue
-// is not empty; the reader's end waits for it while the close is written.
+// The read side of a socket (readLoop on a goroutine, or serveReady on a
+// worker of the poller; see readside.go) is started by the handshake once
+// the hub has attached the socket, and ends with Hub.Detach, which
+// Hub.Shutdown waits for; Server.Shutdown then stops the poller and waits
+// for the last reader goroutines and workers to return. The writer of a
+// socket (writeLoop) exists only while its queue is not empty; the read
+// side's end waits for it while the close is written.
 // A socket's message timer (conn.msgTimer), armed by the reader at each
 // message's first frame and stopped once the message is read, fires on a
 // goroutine of its own that only queues the 1008 close. The writer calls
@@ -36,12 +41,13 @@
 // # Counting
 //
 // Every frame written is counted by writeLoop, every frame read by
-// readLoop, a heartbeat timeout by conn.TimedOut and every failed
+// readOne, a heartbeat timeout by conn.TimedOut and every failed
 // handshake by serveWS with its reason. The end of a socket is counted by
 // the hub (Hub.Detach), with the close code cleanup works out.
 package ws
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -64,7 +70,8 @@ const (
 	sendBuffer = 128 << 10
 	// closeGrace is how long a socket may take to answer our close frame.
 	closeGrace = 2 * time.Second
-	// readBufferSize is the per-socket read buffer: frames are small.
+	// readBufferSize is the per-socket read buffer: frames are small. It
+	// holds a whole control frame.
 	readBufferSize = 512
 	// compressMin is the payload size below which a frame is not compressed.
 	compressMin = 128
@@ -85,6 +92,10 @@ type Options struct {
 	// frame after a quiet spell leaves at once. 0 writes every drain of
 	// the queue at once.
 	WriteDelay time.Duration
+	// ReadMode is ReadEpoll (the default; no goroutine per idle socket, on
+	// Linux) or ReadGoroutine (one reader goroutine per socket, and the
+	// form used elsewhere, or for a connection with no descriptor).
+	ReadMode string
 }
 
 func (o *Options) defaults() {
@@ -107,21 +118,37 @@ type handler struct {
 	log        *slog.Logger
 	m          *metrics.Metrics
 	upgrader   websocket.Upgrader
+	reads      readSides
 }
 
+// Server is the /ws endpoint of one hub.
+type Server struct{ h *handler }
+
 // Handler returns the /ws handler: it checks the token, the origin and the
-// per-user cap, upgrades, and attaches each socket to h.
-func Handler(h *hub.Hub, opt Options) http.Handler {
+// per-user cap, upgrades, and attaches each socket to h. Its Shutdown is
+// to be called after the hub's.
+func Handler(h *hub.Hub, opt Options) *Server {
 	opt.defaults()
 	ho := h.Options()
 	s := &handler{hub: h, opt: opt, queue: ho.SendQueue, msgTimeout: ho.PongTimeout, log: ho.Logger, m: ho.Metrics}
+	s.reads.epoll = opt.ReadMode != ReadGoroutine
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout:  10 * time.Second,
-		ReadBufferSize:    readBufferSize,
+		HandshakeTimeout: 10 * time.Second,
+		// 0: the library reads through the buffer ownReader gives it,
+		// readBufferSize bytes.
+		ReadBufferSize:    0,
 		WriteBufferPool:   &sync.Pool{},
 		EnableCompression: opt.Compression,
 		CheckOrigin:       func(*http.Request) bool { return true }, // checked before the upgrade
 		Error:             upgradeError,
 	}
-	return http.HandlerFunc(s.serveWS)
+	return &Server{h: s}
 }
+
+// ServeHTTP serves the WebSocket handshake.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.serveWS(w, r) }
+
+// Shutdown stops the poller and waits until the read side of every socket
+// has ended, or ctx ends. Call it after the hub's Shutdown, which ends the
+// sockets.
+func (s *Server) Shutdown(ctx context.Context) error { return s.h.reads.shutdown(ctx) }
