@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,8 +19,9 @@ import (
 // The corpus of BenchmarkMyRooms, from the environment: the number of rooms
 // the reader is a member of (default benchRooms), the messages per room
 // (default 20), how many messages follow the reader's marker in each room
-// (default: all of them, nothing read) and which messages are deleted
-// (every tenth by default).
+// (default: all of them, nothing read; a comma-separated list measures
+// each, moving the markers forward on one corpus) and which messages are
+// deleted (every tenth by default).
 const (
 	benchMyRoomsRoomsEnv  = "CHAT_BENCH_MYROOMS_ROOMS"
 	benchMyRoomsEnv       = "CHAT_BENCH_MYROOMS_PER_ROOM"
@@ -29,21 +31,32 @@ const (
 
 // envInt reads a positive integer from the environment, def when unset.
 func envInt(b *testing.B, name string, def int) int {
+	return envInts(b, name, def)[0]
+}
+
+// envInts reads a comma-separated list of positive integers from the
+// environment, [def] when unset.
+func envInts(b *testing.B, name string, def int) []int {
 	v := os.Getenv(name)
 	if v == "" {
-		return def
+		return []int{def}
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		b.Fatalf("%s=%q: want a positive number", name, v)
+	var out []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want positive numbers", name, v)
+		}
+		out = append(out, n)
 	}
-	return n
+	return out
 }
 
 // myRoomsSpec is the shape of BenchmarkMyRooms' corpus.
 type myRoomsSpec struct {
-	rooms, per, unread int
-	deleteEvery        int // message k is deleted when k%deleteEvery == deleteEvery-1
+	rooms, per  int
+	unreads     []int // descending: the markers move forward
+	deleteEvery int   // message k is deleted when k%deleteEvery == deleteEvery-1
 }
 
 func myRoomsSpecFromEnv(b *testing.B) myRoomsSpec {
@@ -52,7 +65,12 @@ func myRoomsSpecFromEnv(b *testing.B) myRoomsSpec {
 		per:         envInt(b, benchMyRoomsEnv, 20),
 		deleteEvery: envInt(b, benchMyRoomsDeleteEnv, 10),
 	}
-	c.unread = min(envInt(b, benchMyRoomsUnreadEnv, c.per), c.per)
+	for _, u := range envInts(b, benchMyRoomsUnreadEnv, c.per) {
+		c.unreads = append(c.unreads, min(u, c.per))
+	}
+	slices.Sort(c.unreads)
+	slices.Reverse(c.unreads)
+	c.unreads = slices.Compact(c.unreads)
 	if c.rooms > chat.MaxMyRooms {
 		b.Fatalf("%s=%d: the room list holds at most %d rooms", benchMyRoomsRoomsEnv, c.rooms, chat.MaxMyRooms)
 	}
@@ -64,11 +82,11 @@ func myRoomsSpecFromEnv(b *testing.B) myRoomsSpec {
 // CHAT_BENCH_MYROOMS_PER_ROOM messages (the user and another in turn; every
 // CHAT_BENCH_MYROOMS_DELETE_EVERY-th deleted, for an even number all of
 // those the other user's) with CHAT_BENCH_MYROOMS_UNREAD of them after the
-// user's read marker. The unread counts come from message ordinals, the user's own
-// message ordinals and a count of the deleted messages after the marker,
-// so the latency follows the rooms and the deletions after the markers, not
-// the rooms' history or the unread tail: run it at several history lengths
-// and marker positions.
+// user's read marker. The unread counts come from message ordinals, the
+// user's own message ordinals and a count of the deleted messages after the
+// marker, so the latency follows the rooms and the deletions after the
+// markers, not the rooms' history or the unread tail: run it at several
+// history lengths and marker positions.
 func BenchmarkMyRooms(b *testing.B) {
 	c := myRoomsSpecFromEnv(b)
 	for _, d := range storetest.Dialects() {
@@ -76,31 +94,41 @@ func BenchmarkMyRooms(b *testing.B) {
 			b.Log(storetest.PostgresEnv + " not set: skipping PostgreSQL")
 			continue
 		}
-		db, reader := myRoomsCorpus(b, d, c)
-		c.check(b, db, reader)
+		db, reader, marks := myRoomsCorpus(b, d, c)
 		b.Run(d, func(b *testing.B) {
-			lat := make([]time.Duration, 0, b.N)
-			for range b.N {
-				t0 := time.Now()
-				rooms, err := db.MyRooms(b.Context(), reader.ID)
-				if err != nil || len(rooms) != c.rooms {
-					b.Fatalf("MyRooms: %d rooms, %v", len(rooms), err)
+			for i, u := range c.unreads {
+				if err := db.MarkRead(b.Context(), marks[i]); err != nil {
+					b.Fatal(err)
 				}
-				lat = append(lat, time.Since(t0))
+				c.check(b, db, reader, u)
+				b.Run("unread="+strconv.Itoa(u), func(b *testing.B) { c.measure(b, db, reader) })
 			}
-			slices.Sort(lat)
-			b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-			b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/float64(c.rooms), "p50-us/room")
 		})
 	}
 }
 
+// measure times b.N room lists of the reader.
+func (c myRoomsSpec) measure(b *testing.B, db *store.DB, reader chat.User) {
+	lat := make([]time.Duration, 0, b.N)
+	for range b.N {
+		t0 := time.Now()
+		rooms, err := db.MyRooms(b.Context(), reader.ID)
+		if err != nil || len(rooms) != c.rooms {
+			b.Fatalf("MyRooms: %d rooms, %v", len(rooms), err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/float64(c.rooms), "p50-us/room")
+}
+
 // check fails the benchmark unless every room of the reader counts the
-// other user's live messages after the marker as unread.
-func (c myRoomsSpec) check(b *testing.B, db *store.DB, reader chat.User) {
+// other user's live messages among the last unread as unread.
+func (c myRoomsSpec) check(b *testing.B, db *store.DB, reader chat.User, unread int) {
 	var want int64
-	for k := c.per - c.unread; k < c.per; k++ {
+	for k := c.per - unread; k < c.per; k++ {
 		if k%2 == 1 && k%c.deleteEvery != c.deleteEvery-1 {
 			want++
 		}
@@ -118,10 +146,10 @@ func (c myRoomsSpec) check(b *testing.B, db *store.DB, reader chat.User) {
 
 // myRoomsCorpus stores the rooms and messages of BenchmarkMyRooms through
 // the store's own appends (so ordinals and counters are kept as in
-// service) and returns the store and the reader. The messages before the
-// reader's marker are stored first, then the marker is set at each room's
-// newest seq, then the messages after it.
-func myRoomsCorpus(b *testing.B, d string, c myRoomsSpec) (*store.DB, chat.User) {
+// service) and returns the store, the reader and, for each of c.unreads,
+// the read markers that leave that many messages after them. The messages
+// are stored in phases, one per marker position.
+func myRoomsCorpus(b *testing.B, d string, c myRoomsSpec) (*store.DB, chat.User, [][]store.ReadMark) {
 	u := storetest.URL(b, d)
 	db := storetest.OpenURL(b, d, u)
 	ctx := b.Context()
@@ -137,27 +165,36 @@ func myRoomsCorpus(b *testing.B, d string, c myRoomsSpec) (*store.DB, chat.User)
 	}
 	start := time.Now()
 	senders := []chat.User{reader, other}
-	c.store(b, db, names, senders, 0, c.per-c.unread)
-	var marks []store.ReadMark
-	for _, name := range names {
-		r, err := db.Room(ctx, name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		marks = append(marks, store.ReadMark{Room: name, UserID: reader.ID, Seq: r.LastSeq})
+	var marks [][]store.ReadMark
+	from := 0
+	for _, unread := range c.unreads {
+		c.store(b, db, names, senders, from, c.per-unread)
+		from = c.per - unread
+		marks = append(marks, newestMarks(b, db, names, reader))
 	}
-	if err := db.MarkRead(ctx, marks); err != nil {
-		b.Fatal(err)
-	}
-	c.store(b, db, names, senders, c.per-c.unread, c.per)
+	c.store(b, db, names, senders, from, c.per)
 	if d == store.DialectPostgres {
 		// What a running database's autovacuum does in time: the visibility
 		// map lets the counts after a marker read the index alone.
 		storetest.OpenRaw(b, d, u).Exec("VACUUM ANALYZE")
 	}
-	b.Logf("%s: %d rooms × %d messages (%d unread, every %d-th deleted) stored in %v",
-		d, c.rooms, c.per, c.unread, c.deleteEvery, time.Since(start).Round(time.Second))
-	return db, reader
+	b.Logf("%s: %d rooms × %d messages (every %d-th deleted) stored in %v",
+		d, c.rooms, c.per, c.deleteEvery, time.Since(start).Round(time.Second))
+	return db, reader, marks
+}
+
+// newestMarks returns the reader's read markers at the newest seq of each
+// room.
+func newestMarks(b *testing.B, db *store.DB, names []string, reader chat.User) []store.ReadMark {
+	marks := make([]store.ReadMark, len(names))
+	for i, name := range names {
+		r, err := db.Room(b.Context(), name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		marks[i] = store.ReadMark{Room: name, UserID: reader.ID, Seq: r.LastSeq}
+	}
+	return marks
 }
 
 // store appends messages from to to-1 of every room (and deletes those
