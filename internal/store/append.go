@@ -55,24 +55,28 @@ func (p storedRef) message(m chat.NewMessage) chat.Message {
 	return out
 }
 
-// msgRow is a message about to be inserted.
+// msgRow is a message about to be inserted. uord is its number among its
+// sender's messages in the room (see migration 00006).
 type msgRow struct {
-	room       string
-	seq, ord   int64
-	id, userID string
-	text, ref  string // ref "" is stored as NULL
+	room           string
+	seq, ord, uord int64
+	id, userID     string
+	text, ref      string // ref "" is stored as NULL
 }
+
+// roomUser is a sender in a room.
+type roomUser struct{ room, user string }
 
 // Append stores one stream event and returns it with its room seq, id and
 // timestamp (the wall clock of its transaction, in milliseconds). A message
-// (m.Kind "" or message) also gets the room's next ord. Other kinds take
-// the room's next seq in the same transactions, through the same committer:
-// an edit (only of a live message by the editor: else
-// chat.ErrMessageNotFound or chat.ErrForbidden) changes the message's text
-// and edited_at and returns the event with ID the message's id; a delete
-// clears the text of the message and of its edits and marks it deleted; a
-// member event changes the membership (see planMember) and a room event the
-// topic. A member event that would change nothing stores nothing and
+// (m.Kind "" or message) also gets the room's next ord and its sender's next
+// uord in the room. Other kinds take the room's next seq in the same
+// transactions, through the same committer: an edit (only of a live message
+// by the editor: else chat.ErrMessageNotFound or chat.ErrForbidden) changes
+// the message's text and edited_at and returns the event with ID the
+// message's id; a delete clears the text of the message and of its edits
+// and marks it deleted; a member event changes the membership (see
+// planMember) and a room event the topic. A member event that would change nothing stores nothing and
 // returns a Message with Seq 0 and no error. Authorization is the caller's
 // (chat.Authorize).
 //

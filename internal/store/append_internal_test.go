@@ -22,6 +22,17 @@ import (
 // storetest, which this package's own tests cannot import.
 func openInternal(t *testing.T, dialect string) *DB {
 	t.Helper()
+	db, err := Open(t.Context(), internalURL(t, dialect), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// internalURL returns the URL of a fresh, empty database of the dialect.
+func internalURL(t *testing.T, dialect string) string {
+	t.Helper()
 	ctx := t.Context()
 	var u string
 	switch dialect {
@@ -57,12 +68,7 @@ func openInternal(t *testing.T, dialect string) *DB {
 		pu.RawQuery = q.Encode()
 		u = pu.String()
 	}
-	db, err := Open(ctx, u, Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return u
 }
 
 func eachDialectInternal(t *testing.T, fn func(t *testing.T, db *DB)) {

@@ -22,6 +22,9 @@ type appender interface {
 	bump(ctx context.Context, tx *sql.Tx, names []string, counts []int64, ts any) (map[string]seqOrd, error)
 	// clearRefs sets the ref of the messages with the given ids to NULL.
 	clearRefs(ctx context.Context, tx *sql.Tx, ids []string) error
+	// lastUords returns the uord of each pair's newest stored message
+	// (0 when the user has none in the room).
+	lastUords(ctx context.Context, tx *sql.Tx, pairs []roomUser) (map[roomUser]int64, error)
 	// insert stores rows, all with timestamp ts (a column value from
 	// DB.arg).
 	insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any) error
@@ -32,13 +35,14 @@ type appender interface {
 type seqOrd struct{ seq, ord int64 }
 
 // sqliteChunk is the number of messages or keys one SQLite statement of a
-// batch carries at most (8 parameters each, far below SQLite's limit).
+// batch carries at most (9 parameters each, far below SQLite's limit).
 const sqliteChunk = 256
 
-// sqliteAppender runs prepared statements per room, and one statement per
-// up to sqliteChunk messages for the lookups and inserts.
+// sqliteAppender runs prepared statements per room and per sender in a
+// room, and one statement per up to sqliteChunk messages for the lookups
+// and inserts.
 type sqliteAppender struct {
-	roomExists, bumpRoom, clearRef *sql.Stmt
+	roomExists, bumpRoom, clearRef, lastUord *sql.Stmt
 }
 
 func newSQLiteAppender(ctx context.Context, db *sql.DB) (*sqliteAppender, error) {
@@ -50,6 +54,7 @@ func newSQLiteAppender(ctx context.Context, db *sql.DB) (*sqliteAppender, error)
 		{&a.roomExists, `SELECT 1 FROM rooms WHERE name = $1 AND deleted_at IS NULL`},
 		{&a.bumpRoom, `UPDATE rooms SET last_seq = last_seq + $2, msg_count = msg_count + $2, last_event_at = $3 WHERE name = $1 RETURNING last_seq, msg_count`},
 		{&a.clearRef, `UPDATE messages SET ref = NULL WHERE id = $1`},
+		{&a.lastUord, `SELECT uord FROM messages WHERE room = $1 AND user_id = $2 AND kind = 'message' ORDER BY seq DESC LIMIT 1`},
 	} {
 		s, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -62,7 +67,7 @@ func newSQLiteAppender(ctx context.Context, db *sql.DB) (*sqliteAppender, error)
 
 func (a *sqliteAppender) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{a.roomExists, a.bumpRoom, a.clearRef} {
+	for _, s := range []*sql.Stmt{a.roomExists, a.bumpRoom, a.clearRef, a.lastUord} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -156,21 +161,35 @@ func (a *sqliteAppender) clearRefs(ctx context.Context, tx *sql.Tx, ids []string
 	return nil
 }
 
+func (a *sqliteAppender) lastUords(ctx context.Context, tx *sql.Tx, pairs []roomUser) (map[roomUser]int64, error) {
+	st := tx.StmtContext(ctx, a.lastUord)
+	last := make(map[roomUser]int64, len(pairs))
+	for _, p := range pairs {
+		var u int64
+		err := st.QueryRowContext(ctx, p.room, p.user).Scan(&u)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		last[p] = u
+	}
+	return last, nil
+}
+
 func (a *sqliteAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any) error {
 	for chunk := range slices.Chunk(rows, sqliteChunk) {
 		var q strings.Builder
-		args := make([]any, 0, 8*len(chunk))
+		args := make([]any, 0, 9*len(chunk))
 		// OR FAIL: a refused row ends the statement without undoing the rows
 		// before it, so SQLite keeps no statement journal for this
 		// multi-row insert; the caller rolls the whole transaction back on
 		// any error anyway.
-		q.WriteString(`INSERT OR FAIL INTO messages (room, seq, id, user_id, text, ts, ref, ord) VALUES `)
+		q.WriteString(`INSERT OR FAIL INTO messages (room, seq, id, user_id, text, ts, ref, ord, uord) VALUES `)
 		for i, r := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?)")
-			args = append(args, r.room, r.seq, r.id, r.userID, r.text, ts, r.ref, r.ord)
+			q.WriteString("(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)")
+			args = append(args, r.room, r.seq, r.id, r.userID, r.text, ts, r.ref, r.ord, r.uord)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
@@ -270,6 +289,33 @@ func (pgAppender) clearRefs(ctx context.Context, tx *sql.Tx, ids []string) error
 	return err
 }
 
+func (pgAppender) lastUords(ctx context.Context, tx *sql.Tx, pairs []roomUser) (map[roomUser]int64, error) {
+	rooms := make([]string, len(pairs))
+	users := make([]string, len(pairs))
+	for i, p := range pairs {
+		rooms[i], users[i] = p.room, p.user
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT p.room, p.user_id, COALESCE((SELECT m.uord FROM messages m
+	WHERE m.room = p.room AND m.user_id = p.user_id AND m.kind = 'message' ORDER BY m.seq DESC LIMIT 1), 0)
+FROM unnest($1::text[], $2::text[]) AS p (room, user_id)`, rooms, users)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	last := make(map[roomUser]int64, len(pairs))
+	for rows.Next() {
+		var (
+			p roomUser
+			u int64
+		)
+		if err := rows.Scan(&p.room, &p.user, &u); err != nil {
+			return nil, err
+		}
+		last[p] = u
+	}
+	return last, rows.Err()
+}
+
 func (pgAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any) error {
 	var (
 		rooms   = make([]string, len(rows))
@@ -279,13 +325,16 @@ func (pgAppender) insert(ctx context.Context, tx *sql.Tx, rows []msgRow, ts any)
 		texts   = make([]string, len(rows))
 		refs    = make([]string, len(rows))
 		ords    = make([]int64, len(rows))
+		uords   = make([]int64, len(rows))
 	)
 	for i, r := range rows {
-		rooms[i], seqs[i], ids[i], userIDs[i], texts[i], refs[i], ords[i] = r.room, r.seq, r.id, r.userID, r.text, r.ref, r.ord
+		rooms[i], seqs[i], ids[i], userIDs[i], texts[i], refs[i] = r.room, r.seq, r.id, r.userID, r.text, r.ref
+		ords[i], uords[i] = r.ord, r.uord
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO messages (room, seq, id, user_id, text, ts, ref, ord)
-SELECT u.room, u.seq, u.id, u.user_id, u.text, $6::timestamptz, NULLIF(u.ref, ''), u.ord
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $7::text[], $8::bigint[]) AS u (room, seq, id, user_id, text, ref, ord)`,
-		rooms, seqs, ids, userIDs, texts, ts, refs, ords)
+	_, err := tx.ExecContext(ctx, `INSERT INTO messages (room, seq, id, user_id, text, ts, ref, ord, uord)
+SELECT u.room, u.seq, u.id, u.user_id, u.text, $6::timestamptz, NULLIF(u.ref, ''), u.ord, u.uord
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $7::text[], $8::bigint[], $9::bigint[])
+	AS u (room, seq, id, user_id, text, ref, ord, uord)`,
+		rooms, seqs, ids, userIDs, texts, ts, refs, ords, uords)
 	return err
 }

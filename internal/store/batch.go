@@ -37,8 +37,8 @@ func batchKeys(reqs []*appendReq) ([]string, []refKey) {
 	return rooms, keys
 }
 
-// insertMessages assigns seqs and ords to the messages at inserts and
-// stores them.
+// insertMessages assigns seqs, ords and uords to the messages at inserts
+// and stores them.
 func (db *DB) insertMessages(ctx context.Context, tx *sql.Tx, reqs []*appendReq, inserts []int, rooms []string, counts map[string]int64, res []appendResult, now time.Time) error {
 	names := make([]string, 0, len(counts))
 	for _, name := range rooms {
@@ -74,8 +74,37 @@ func (db *DB) insertMessages(ctx context.Context, tx *sql.Tx, reqs []*appendReq,
 		res[i].msg = chat.Message{Room: m.Room, Seq: n.seq, ID: id.String(), FromID: m.UserID, From: m.Username, Text: m.Text, TS: now}
 		rows[j] = msgRow{room: m.Room, seq: n.seq, ord: n.ord, id: res[i].msg.ID, userID: m.UserID, text: m.Text, ref: m.Ref}
 	}
+	if err := db.numberByUser(ctx, tx, rows); err != nil {
+		return fmt.Errorf("assign uords: %w", err)
+	}
 	if err := db.app.insert(ctx, tx, rows, db.arg(now)); err != nil {
 		return fmt.Errorf("insert messages: %w", err)
+	}
+	return nil
+}
+
+// numberByUser sets the uord of rows (in seq order within each room): each
+// sender's messages in a room are numbered on from the uord of their newest
+// stored message there. The caller holds the rooms (their rows locked on
+// PostgreSQL, the single writer on SQLite), so no other transaction stores
+// messages in them meanwhile.
+func (db *DB) numberByUser(ctx context.Context, tx *sql.Tx, rows []msgRow) error {
+	var pairs []roomUser
+	seen := make(map[roomUser]bool)
+	for _, r := range rows {
+		if k := (roomUser{r.room, r.userID}); !seen[k] {
+			seen[k] = true
+			pairs = append(pairs, k)
+		}
+	}
+	last, err := db.app.lastUords(ctx, tx, pairs)
+	if err != nil {
+		return err
+	}
+	for j := range rows {
+		k := roomUser{rows[j].room, rows[j].userID}
+		last[k]++
+		rows[j].uord = last[k]
 	}
 	return nil
 }

@@ -8,19 +8,29 @@ import (
 )
 
 // myRoomsQuery lists a user's rooms with their unread counts and newest
-// live message. Unread is counted without reading the room's history: the
-// messages after the marker are msg_count minus the ord of the last
-// message at or before the marker (one step back along the primary key),
-// less the user's own messages after it (index messages_room_user_seq) and
-// the other users' deleted ones (index messages_room_deleted). %s is the
-// dialect's condition for a deleted message.
+// live message. Unread is counted without reading the room's history, in
+// index seeks:
+//   - the messages after the marker: msg_count less the ord of the last
+//     message at or before the marker (one step back along the primary key);
+//   - less the user's own messages after it: the uord (the user's running
+//     count of messages in the room, migration 00006) of their newest
+//     message less that of their newest message at or before the marker
+//     (two seeks of messages_room_user_seq);
+//   - less the other users' deleted messages after it, counted in
+//     messages_room_deleted, which holds deleted messages only: its cost
+//     follows the deletions after the marker, not the history.
+//
+// %s is the dialect's condition for a deleted message.
 const myRoomsQuery = `SELECT r.name, r.created_at, r.last_seq, r.kind, r.topic, COALESCE(r.owner_id, ''),
 COALESCE(o.username, ''), r.member_count, r.msg_count, r.last_event_at, r.deleted_at,
 mb.role, mb.state, mb.last_read, COALESCE(mb.hidden_seq, 0),
 r.msg_count
  - COALESCE((SELECT m.ord FROM messages m WHERE m.room = r.name AND m.seq <= mb.last_read AND m.kind = 'message'
 	ORDER BY m.seq DESC LIMIT 1), 0)
- - (SELECT count(*) FROM messages m WHERE m.room = r.name AND m.user_id = mb.user_id AND m.seq > mb.last_read AND m.kind = 'message')
+ - COALESCE((SELECT m.uord FROM messages m WHERE m.room = r.name AND m.user_id = mb.user_id AND m.kind = 'message'
+	ORDER BY m.seq DESC LIMIT 1), 0)
+ + COALESCE((SELECT m.uord FROM messages m WHERE m.room = r.name AND m.user_id = mb.user_id AND m.kind = 'message'
+	AND m.seq <= mb.last_read ORDER BY m.seq DESC LIMIT 1), 0)
  - (SELECT count(*) FROM messages m WHERE m.room = r.name AND %[1]s AND m.seq > mb.last_read AND m.user_id <> mb.user_id),
 COALESCE(lm.seq, 0), COALESCE(lm.id, ''), COALESCE(lm.user_id, ''), COALESCE(lu.username, ''), COALESCE(lm.text, ''),
 lm.ts, lm.edited_at

@@ -1,0 +1,36 @@
+-- Unread counts that do not walk a room's history. uord numbers a user's
+-- messages in a room: for a row of kind 'message', the number of messages
+-- (kind 'message', deleted or not) its user_id has stored in that room up to
+-- and including this one; 0 for other kinds. The user's own messages after
+-- a seq S are then the uord of their newest message in the room less the
+-- uord of their newest message at or before S: two seeks of
+-- messages_room_user_seq, which carries uord so that the scans can be
+-- index-only.
+--
+-- uord is assigned once, by the group commit that stores the message while
+-- it holds the room's row lock, and never changes. The generated search
+-- column (00003) does not depend on uord, so the backfill below leaves it
+-- as it is.
+--
+-- messages_room_deleted carries user_id, so the other users' deleted
+-- messages after a seq are counted from the index alone.
+
+-- +goose Up
+ALTER TABLE messages ADD COLUMN uord bigint NOT NULL DEFAULT 0 CHECK (uord >= 0);
+
+UPDATE messages m SET uord = n.uord
+FROM (SELECT room, seq, row_number() OVER (PARTITION BY room, user_id ORDER BY seq) AS uord
+      FROM messages WHERE kind = 'message') AS n
+WHERE m.room = n.room AND m.seq = n.seq;
+
+DROP INDEX messages_room_user_seq;
+CREATE INDEX messages_room_user_seq ON messages (room, user_id, seq) INCLUDE (uord) WHERE kind = 'message';
+DROP INDEX messages_room_deleted;
+CREATE INDEX messages_room_deleted ON messages (room, seq) INCLUDE (user_id) WHERE deleted;
+
+-- +goose Down
+DROP INDEX messages_room_deleted;
+CREATE INDEX messages_room_deleted ON messages (room, seq) WHERE deleted;
+DROP INDEX messages_room_user_seq;
+CREATE INDEX messages_room_user_seq ON messages (room, user_id, seq) WHERE kind = 'message';
+ALTER TABLE messages DROP COLUMN uord;
