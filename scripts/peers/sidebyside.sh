@@ -41,4 +41,11 @@ for row in "${rows[@]}"; do
 			grep '^{"scenario":' | tee -a "$out"
 	done
 done
+# The service alone: the fan-out row again with a write delay that joins
+# about five of a socket's frames in one write (see "A delay between
+# writes" in docs/BENCHMARKS.md).
+echo "== chat: fan-out with CHAT_WS_WRITE_DELAY=50ms" >&2
+/tmp/chatbench -target chat -server-bin /tmp/chat-api -server-env CHAT_WS_WRITE_DELAY=50ms -timeout 4m \
+	-scenario fanout -members 1000 -senders 10 -rate 100 -duration 20s -compress=false |
+	grep '^{"scenario":' | sed 's/^{/{"write_delay":"50ms",/' | tee -a "$out"
 echo "results appended to $out" >&2
