@@ -122,8 +122,10 @@ func errorText(label string, e *client.FrameError) string {
 	return fmt.Sprintf("%s: %s (%s)", label, e.Message, e.Code)
 }
 
-// resultNote describes a send, edit or delete that did not succeed; its
-// what names it, room included, so the error is told without its room.
+// resultNote describes a send, edit or delete that did not succeed: "not
+// done" when it failed, "not confirmed" when the server may have stored it
+// (client.ErrOutcomeUnknown). Its what names it, room included, so the
+// error is told without its room.
 func resultNote(d sendDone) string {
 	err := d.res.Err
 	var fe *client.FrameError
@@ -137,6 +139,9 @@ func resultNote(d sendDone) string {
 		why = client.ErrOutcomeUnknown.Error()
 	case errors.Is(err, client.ErrNotInRoom):
 		why = client.ErrNotInRoom.Error()
+	}
+	if errors.Is(err, client.ErrOutcomeUnknown) {
+		return fmt.Sprintf("not confirmed: %s: %s", d.what, why)
 	}
 	return fmt.Sprintf("not done: %s: %s", d.what, why)
 }

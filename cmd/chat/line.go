@@ -43,6 +43,7 @@ type lineMode struct {
 	inbox     []string
 	pending   int // commands sent, not answered
 	failed    int // lines or commands refused
+	unsure    int // commands whose outcome is unknown
 	results   chan sendDone
 	eof       bool
 	drainBy   time.Time
@@ -89,10 +90,7 @@ func (m *lineMode) loop(ctx context.Context, lines <-chan string, sock *socketRu
 			return err
 		}
 		if m.eof && m.drained() {
-			if m.failed > 0 {
-				return fmt.Errorf("%d line(s) not sent", m.failed)
-			}
-			return nil
+			return m.exitError()
 		}
 		wake := time.Hour
 		if m.eof {
@@ -279,13 +277,34 @@ func (m *lineMode) answered(d sendDone) {
 	m.pending--
 	m.drainBy = time.Now().Add(drainTimeout)
 	if d.res.Err != nil {
-		m.failed++
+		if errors.Is(d.res.Err, client.ErrOutcomeUnknown) {
+			m.unsure++
+		} else {
+			m.failed++
+		}
 		m.status("%s", resultNote(d))
 		return
 	}
 	if r := m.rooms[d.res.Ack.Room]; r != nil {
 		r.acked = max(r.acked, d.res.Ack.Seq)
 	}
+}
+
+// exitError is how line mode ends once everything is answered: nil when
+// every line and command went through, else how many did not and how many
+// the server may or may not have stored.
+func (m *lineMode) exitError() error {
+	var parts []string
+	if m.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d line(s) not sent", m.failed))
+	}
+	if m.unsure > 0 {
+		parts = append(parts, fmt.Sprintf("%d line(s) not confirmed (the server may have stored them)", m.unsure))
+	}
+	if parts == nil {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
 // status writes one status line to stderr.
