@@ -20,5 +20,15 @@
 // and in seq order on Events. Sends, edits and deletions are queued and
 // resent with the same ref after a reconnect, so each is stored once.
 //
+// The Result of a send, edit or delete reports what the server said, and
+// nothing it did not: an ack is success and an error frame a refusal, also
+// when either arrives after the socket was taken out of the room (a kick, a
+// ban, a leave elsewhere, the room's deletion), since the server may store
+// a command in flight at that moment. A command that never reached the
+// server fails with ErrNotInRoom or ErrClosed. One whose answer was lost
+// with its connection, and that the socket could not send again because it
+// was out of the room by then or Run ended, fails with ErrOutcomeUnknown:
+// it may have been stored, and is no refusal.
+//
 // A Client and a Socket are safe for use by several goroutines.
 package client

@@ -26,6 +26,10 @@ const (
 	CodeTokenExpired       Code = "token_expired"
 	CodeAccountSuspended   Code = "account_suspended"
 	CodeNotFound           Code = "not_found"
+	CodeMethodNotAllowed   Code = "method_not_allowed"
+	CodeRequestTooLarge    Code = "request_too_large"
+	CodeOriginNotAllowed   Code = "origin_not_allowed"
+	CodeUnavailable        Code = "unavailable"
 	CodeRoomNotFound       Code = "room_not_found"
 	CodeUserNotFound       Code = "user_not_found"
 	CodeRoomExists         Code = "room_exists"
@@ -129,7 +133,15 @@ var (
 	ErrClosed = errors.New("socket closed")
 	// ErrRunning reports a second call of Socket.Run.
 	ErrRunning = errors.New("socket already run")
-	// ErrNotInRoom reports a command for a room the socket has not joined,
-	// or left (or was taken out of) before the command was answered.
+	// ErrNotInRoom reports a command that never reached the server: its
+	// room was not joined, or the socket left it (or was taken out of it)
+	// before the command was written. Nothing was stored.
 	ErrNotInRoom = errors.New("not in the room")
+	// ErrOutcomeUnknown reports a command that reached the server but
+	// whose answer cannot be had: it was written on a connection that
+	// ended before the answer came, and the socket could not ask again
+	// (it was taken out of the room meanwhile, or Run ended). The server
+	// may have stored it or not; it is no refusal. Reading the room's
+	// history, where allowed, tells which.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the server may have stored it")
 )

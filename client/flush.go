@@ -1,9 +1,6 @@
 package client
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // handleRequest carries out a call of a Socket method.
 func (s *Socket) handleRequest(r request) {
@@ -96,18 +93,22 @@ func (s *Socket) flushRoom(name string) bool {
 }
 
 // flushCommand writes the oldest unanswered command once its room is
-// joined; commands for rooms the socket is not in fail.
+// joined. A command written on this socket waits for its answer, even when
+// the socket is out of its room by now; one not written here, for a room
+// the socket is not in, is answered at once (see outOfRoom).
 func (s *Socket) flushCommand() {
 	l := &s.loop
 	for len(l.pending) > 0 {
 		p := l.pending[0]
+		if p.sent {
+			return
+		}
 		r := l.rooms[p.room]
 		if r == nil {
-			l.pending = l.pending[1:]
-			p.result <- Result{Err: fmt.Errorf("#%s: %w", p.room, ErrNotInRoom)}
+			s.answer(p, Result{Err: p.outOfRoom()})
 			continue
 		}
-		if p.sent || !r.joined {
+		if !r.joined {
 			return
 		}
 		f := outFrame{Type: p.typ, Room: p.room, Text: p.text, Ref: p.ref}

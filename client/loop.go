@@ -32,9 +32,14 @@ type roomState struct {
 type pending struct {
 	typ, ref, room, text string
 	seq                  int64
-	sent                 bool // written on the current socket
-	tries                int
-	result               chan Result
+	// sent is set while it is written on the current socket: its answer
+	// comes on this socket, even when the room is taken away meanwhile.
+	sent bool
+	// lost is set once it was written on a socket that ended before its
+	// answer came: the server may have stored it (see outcome.go).
+	lost   bool
+	tries  int
+	result chan Result
 }
 
 // refKind tells what a ref the loop sent (other than a command's) was for.
@@ -207,6 +212,7 @@ func (s *Socket) resetSocketState() {
 		r.joinSent, r.joined, r.readSent = false, false, 0
 	}
 	for _, p := range l.pending {
+		p.lost = p.lost || p.sent
 		p.sent = false
 	}
 	clear(l.refs)

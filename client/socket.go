@@ -79,8 +79,20 @@ type StateChange struct {
 
 func (*StateChange) event() {}
 
-// Result is the answer to a send, edit or delete: its ack, or why it
-// failed (a *FrameError, ErrNotInRoom, or ErrClosed).
+// Result is the outcome of a send, edit or delete. Err is nil when the
+// server acknowledged it (Ack): it is stored. Otherwise Err is
+//
+//   - a *FrameError when the server refused it (nothing was stored);
+//   - ErrNotInRoom when it never reached the server: the socket was not in
+//     its room, or was taken out of it before the command went out;
+//   - ErrClosed when Run ended before it went out;
+//   - ErrOutcomeUnknown (with ErrClosed when Run ended) when it reached the
+//     server but its answer was lost with the connection and the socket
+//     could not ask again: it may or may not be stored.
+//
+// A command in flight when the socket is taken out of its room (a kick, a
+// ban, a leave elsewhere, the room's deletion) gets the server's answer,
+// which may well be its ack.
 type Result struct {
 	Ack Ack
 	Err error
@@ -186,7 +198,8 @@ func (s *Socket) DeleteAsync(room string, seq int64) <-chan Result {
 }
 
 // Send sends text to room and waits for its ack. After a reconnect the
-// send is repeated with the same ref, so it is stored once.
+// send is repeated with the same ref, so it is stored once. The error is
+// one of those of Result, or ctx's.
 func (s *Socket) Send(ctx context.Context, room, text string) (Ack, error) {
 	return wait(ctx, s.SendAsync(room, text))
 }
@@ -251,7 +264,8 @@ func (s *Socket) takeRequests() []request {
 // ctx.Err()) or the server says to stop: ErrSessionEnded or
 // ErrSessionRevoked when the session is over, a *CloseError for another
 // close code to stop on (1000 included), an *APIError for a handshake the
-// server refuses for good. Commands not yet answered fail with ErrClosed.
+// server refuses for good. Commands not yet answered fail with ErrClosed;
+// those already written to the server also match ErrOutcomeUnknown.
 // Run may be called once; a second call returns ErrRunning.
 func (s *Socket) Run(ctx context.Context) error {
 	s.mu.Lock()
@@ -273,7 +287,7 @@ func (s *Socket) Run(ctx context.Context) error {
 		}
 	}
 	for _, p := range s.loop.pending {
-		p.result <- Result{Err: ErrClosed}
+		p.result <- Result{Err: p.closed()}
 	}
 	s.loop.pending = nil
 	if s.loop.conn != nil {

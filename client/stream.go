@@ -109,13 +109,12 @@ func (s *Socket) fill(ctx context.Context, room string, r *roomState, before int
 	}
 }
 
-// acked answers the command with the ack's ref.
+// acked answers the command with the ack's ref, whether or not the socket
+// is still in its room: the ack says it is stored.
 func (s *Socket) acked(f *Ack) {
-	l := &s.loop
-	for i, p := range l.pending {
+	for _, p := range s.loop.pending {
 		if p.ref == f.Ref {
-			l.pending = append(l.pending[:i], l.pending[i+1:]...)
-			p.result <- Result{Ack: *f}
+			s.answer(p, Result{Ack: *f})
 			return
 		}
 	}
@@ -151,28 +150,30 @@ func (s *Socket) frameError(f *FrameError) {
 		}
 		return
 	}
-	for i, p := range l.pending {
+	for _, p := range l.pending {
 		if p.ref != f.Ref {
 			continue
 		}
+		// Refusals the command may get past are retried while the socket
+		// is in the room; else the refusal is its result.
 		p.sent = false
+		r := l.rooms[p.room]
 		switch f.Code {
 		case CodeRateLimited:
 			l.holdUntil = time.Now().Add(rateLimitPause)
 			return
 		case CodeNotJoined:
-			if r := l.rooms[p.room]; r != nil {
+			if r != nil {
 				r.joinSent, r.joined = false, false
 				return
 			}
 		case CodeInternal:
-			if p.tries++; p.tries < maxTries {
+			if p.tries++; p.tries < maxTries && r != nil {
 				l.holdUntil = time.Now().Add(internalPause)
 				return
 			}
 		}
-		l.pending = append(l.pending[:i], l.pending[i+1:]...)
-		p.result <- Result{Err: f}
+		s.answer(p, Result{Err: p.refused(f)})
 		return
 	}
 	s.emit(f)

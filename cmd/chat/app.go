@@ -17,6 +17,31 @@ type app struct {
 	mu   sync.Mutex
 	// dmNames remembers the other user of each direct room seen.
 	dmNames map[string]string
+	// me is the user's name as GET /api/v1/me told it, "" before.
+	me string
+}
+
+// username returns the user's name: the one the server greeted the socket
+// with, else the one GET /api/v1/me tells (asked once); "" when neither
+// can be had.
+func (a *app) username(ctx context.Context) string {
+	if u := a.sock.User(); u != "" {
+		return u
+	}
+	a.mu.Lock()
+	me := a.me
+	a.mu.Unlock()
+	if me != "" {
+		return me
+	}
+	u, err := a.api.Me(ctx)
+	if err != nil {
+		return ""
+	}
+	a.mu.Lock()
+	a.me = u.Username
+	a.mu.Unlock()
+	return u.Username
 }
 
 // dmName returns the other user of a direct room, when known.

@@ -139,7 +139,7 @@ func (a *app) sendLine(v view, text string) reply {
 	if err := chat.ValidateText(text, 1<<30); err != nil {
 		return note("not sent: %s", chat.ErrorMessage(err))
 	}
-	return reply{pending: a.sock.SendAsync(v.room, text), what: fmt.Sprintf("#%s: %s", v.room, text)}
+	return reply{pending: a.sock.SendAsync(v.room, text), what: fmt.Sprintf("%s: %s", a.roomLabel(v.room), text)}
 }
 
 // roomArg returns the normalized room of args[0].
@@ -203,11 +203,11 @@ func (a *app) cmdHistory(ctx context.Context, v view, args []string, _ string) r
 		return failed("/history", err)
 	}
 	if len(msgs) == 0 {
-		return note("#%s has no messages yet", v.room)
+		return note("%s has no messages yet", a.roomLabel(v.room))
 	}
 	var r reply
 	for _, m := range msgs {
-		r.lines = append(r.lines, storedLine(&m))
+		r.lines = append(r.lines, storedLine(a.roomLabel(m.Room), &m))
 	}
 	return r
 }
@@ -269,7 +269,7 @@ func (a *app) cmdEdit(ctx context.Context, v view, args []string, rest string) r
 		return note("/edit: %v", err)
 	}
 	text := strings.TrimSpace(strings.TrimPrefix(rest, args[0]))
-	return reply{pending: a.sock.EditAsync(v.room, seq, text), what: fmt.Sprintf("edit of #%s %d", v.room, seq)}
+	return reply{pending: a.sock.EditAsync(v.room, seq, text), what: fmt.Sprintf("edit of %s %d", a.roomLabel(v.room), seq)}
 }
 
 func (a *app) cmdDelete(ctx context.Context, v view, args []string, _ string) reply {
@@ -280,7 +280,7 @@ func (a *app) cmdDelete(ctx context.Context, v view, args []string, _ string) re
 	if err != nil {
 		return note("/delete: %v", err)
 	}
-	return reply{pending: a.sock.DeleteAsync(v.room, seq), what: fmt.Sprintf("deletion of #%s %d", v.room, seq)}
+	return reply{pending: a.sock.DeleteAsync(v.room, seq), what: fmt.Sprintf("deletion of %s %d", a.roomLabel(v.room), seq)}
 }
 
 func (a *app) cmdSearch(ctx context.Context, v view, args []string, rest string) reply {
@@ -296,7 +296,10 @@ func (a *app) cmdSearch(ctx context.Context, v view, args []string, rest string)
 	}
 	var r reply
 	for _, m := range page.Results {
-		r.lines = append(r.lines, fmt.Sprintf("%s %s", m.TS, storedLine(&m)))
+		if isDirect(m.Room) {
+			a.learnDirect(ctx, m.Room)
+		}
+		r.lines = append(r.lines, fmt.Sprintf("%s %s", m.TS, storedLine(a.roomLabel(m.Room), &m)))
 	}
 	return r
 }

@@ -1,22 +1,27 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/chatsvc/chat/client"
 )
 
+// tag is the room part of a line, "[general]", or "[@bob]" for a direct
+// room: label is the room's roomLabel.
+func tag(label string) string { return "[" + strings.TrimPrefix(label, "#") + "]" }
+
 // messageLine describes a message as "[room] user: text".
-func messageLine(m *client.Message) string {
-	return fmt.Sprintf("[%s] %s: %s", m.Room, m.From, messageText(m))
+func messageLine(label string, m *client.Message) string {
+	return fmt.Sprintf("%s %s: %s", tag(label), m.From, messageText(m))
 }
 
 // storedLine describes a message that /history or /search found as
 // "[room] #seq user: text": the seq is what /edit and /delete take, and
 // what edit and delete lines name.
-func storedLine(m *client.Message) string {
-	return fmt.Sprintf("[%s] #%d %s: %s", m.Room, m.Seq, m.From, messageText(m))
+func storedLine(label string, m *client.Message) string {
+	return fmt.Sprintf("%s #%d %s: %s", tag(label), m.Seq, m.From, messageText(m))
 }
 
 // messageText is a message's text as shown, with its state.
@@ -31,20 +36,30 @@ func messageText(m *client.Message) string {
 	return text
 }
 
-// eventLine describes a stream event other than a message, "" for none.
-func eventLine(ev client.Event) string {
+// eventLine describes a stream event other than a message as
+// "[room] …", "" for none.
+func eventLine(label string, ev client.Event) string {
+	if s := eventText(ev); s != "" {
+		return tag(label) + " " + s
+	}
+	return ""
+}
+
+// eventText describes a stream event other than a message without its
+// room, "" for none; a change of the room or its members starts with "* ".
+func eventText(ev client.Event) string {
 	switch e := ev.(type) {
 	case *client.Edit:
-		return fmt.Sprintf("[%s] %s edited #%d: %s", e.Room, e.From, e.Target, printable(e.Text))
+		return fmt.Sprintf("%s edited #%d: %s", e.From, e.Target, printable(e.Text))
 	case *client.Delete:
-		return fmt.Sprintf("[%s] * message #%d deleted by %s", e.Room, e.Target, e.By)
+		return fmt.Sprintf("* message #%d deleted by %s", e.Target, e.By)
 	case *client.MemberEvent:
-		return fmt.Sprintf("[%s] * %s", e.Room, memberChange(e))
+		return "* " + memberChange(e)
 	case *client.RoomEvent:
 		if e.Topic == "" {
-			return fmt.Sprintf("[%s] * %s cleared the topic", e.Room, e.By)
+			return fmt.Sprintf("* %s cleared the topic", e.By)
 		}
-		return fmt.Sprintf("[%s] * %s set the topic: %s", e.Room, e.By, printable(e.Topic))
+		return fmt.Sprintf("* %s set the topic: %s", e.By, printable(e.Topic))
 	}
 	return ""
 }
@@ -85,17 +100,50 @@ func memberChange(e *client.MemberEvent) string {
 	return s
 }
 
-// leftLine describes being taken out of a room.
-func leftLine(e *client.Left) string {
+// leftLine describes being taken out of a room; label is its roomLabel.
+func leftLine(label string, e *client.Left) string {
 	switch e.Reason {
 	case "kicked", "banned":
-		return fmt.Sprintf("you were %s from #%s", e.Reason, e.Room)
+		return fmt.Sprintf("you were %s from %s", e.Reason, label)
 	case "room_deleted":
-		return fmt.Sprintf("#%s was deleted", e.Room)
+		return fmt.Sprintf("%s was deleted", label)
 	case "left":
-		return fmt.Sprintf("you left #%s", e.Room)
+		return fmt.Sprintf("you left %s", label)
 	}
 	return ""
+}
+
+// errorText describes an error frame of the server, naming its room (when
+// it has one) by its roomLabel.
+func errorText(label string, e *client.FrameError) string {
+	if e.Room == "" {
+		return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+	}
+	return fmt.Sprintf("%s: %s (%s)", label, e.Message, e.Code)
+}
+
+// resultNote describes a send, edit or delete that did not succeed: "not
+// done" when it failed, "not confirmed" when the server may have stored it
+// (client.ErrOutcomeUnknown). Its what names it, room included, so the
+// error is told without its room.
+func resultNote(d sendDone) string {
+	err := d.res.Err
+	var fe *client.FrameError
+	why := err.Error()
+	switch {
+	case errors.As(err, &fe):
+		why = fmt.Sprintf("%s (%s)", fe.Message, fe.Code)
+	case errors.Is(err, client.ErrClosed):
+		// It names no room.
+	case errors.Is(err, client.ErrOutcomeUnknown):
+		why = client.ErrOutcomeUnknown.Error()
+	case errors.Is(err, client.ErrNotInRoom):
+		why = client.ErrNotInRoom.Error()
+	}
+	if errors.Is(err, client.ErrOutcomeUnknown) {
+		return fmt.Sprintf("not confirmed: %s: %s", d.what, why)
+	}
+	return fmt.Sprintf("not done: %s: %s", d.what, why)
 }
 
 // stateLine describes a change of the connection.

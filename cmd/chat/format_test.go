@@ -28,7 +28,7 @@ func TestEventLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
-			if got := eventLine(tt.ev); got != tt.want {
+			if got := eventLine("#r", tt.ev); got != tt.want {
 				t.Errorf("eventLine = %q, want %q", got, tt.want)
 			}
 		})
@@ -41,12 +41,12 @@ func TestEventLines(t *testing.T) {
 		{client.Message{Room: "r", From: "a", Text: "hi", EditedAt: str("T")}, "[r] a: hi (edited)"},
 		{client.Message{Room: "r", From: "a", Deleted: true}, "[r] a: (deleted)"},
 	} {
-		if got := messageLine(&tt.m); got != tt.want {
+		if got := messageLine("#r", &tt.m); got != tt.want {
 			t.Errorf("messageLine = %q, want %q", got, tt.want)
 		}
 	}
 	stored := client.Message{Room: "r", Seq: 12, From: "a", Text: "hi", EditedAt: str("T")}
-	if got, want := storedLine(&stored), "[r] #12 a: hi (edited)"; got != want {
+	if got, want := storedLine("#r", &stored), "[r] #12 a: hi (edited)"; got != want {
 		t.Errorf("storedLine = %q, want %q", got, want)
 	}
 	for _, tt := range []struct {
@@ -59,7 +59,7 @@ func TestEventLines(t *testing.T) {
 		{client.Left{Room: "r", Reason: "left"}, "you left #r"},
 		{client.Left{Room: "r"}, ""},
 	} {
-		if got := leftLine(&tt.l); got != tt.want {
+		if got := leftLine("#r", &tt.l); got != tt.want {
 			t.Errorf("leftLine(%+v) = %q, want %q", tt.l, got, tt.want)
 		}
 	}

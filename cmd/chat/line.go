@@ -43,6 +43,7 @@ type lineMode struct {
 	inbox     []string
 	pending   int // commands sent, not answered
 	failed    int // lines or commands refused
+	unsure    int // commands whose outcome is unknown
 	results   chan sendDone
 	eof       bool
 	drainBy   time.Time
@@ -57,7 +58,7 @@ func runLines(ctx context.Context, a *app, env environment, room string) error {
 	sock := runSocket(ctx, a.sock)
 	done := make(chan struct{})
 	defer close(done)
-	m.join(room, -1)
+	m.join(ctx, room, -1)
 	err := m.loop(ctx, readLines(env.stdin, done), sock)
 	cancel()
 	<-sock.done
@@ -89,10 +90,7 @@ func (m *lineMode) loop(ctx context.Context, lines <-chan string, sock *socketRu
 			return err
 		}
 		if m.eof && m.drained() {
-			if m.failed > 0 {
-				return fmt.Errorf("%d line(s) not sent", m.failed)
-			}
-			return nil
+			return m.exitError()
 		}
 		wake := time.Hour
 		if m.eof {
@@ -176,7 +174,7 @@ func (m *lineMode) runInbox(ctx context.Context) error {
 		if r := m.rooms[m.current]; r != nil {
 			v.lastOwn = r.lastOwn
 		}
-		if err := m.apply(m.a.exec(ctx, v, line)); err != nil {
+		if err := m.apply(ctx, m.a.exec(ctx, v, line)); err != nil {
 			return err
 		}
 	}
@@ -184,7 +182,7 @@ func (m *lineMode) runInbox(ctx context.Context) error {
 }
 
 // apply shows and carries out what a command did.
-func (m *lineMode) apply(r reply) error {
+func (m *lineMode) apply(ctx context.Context, r reply) error {
 	for _, l := range r.lines {
 		fmt.Fprintln(m.out, l)
 	}
@@ -195,7 +193,7 @@ func (m *lineMode) apply(r reply) error {
 		m.failed++
 	}
 	if r.join != "" {
-		m.join(r.join, r.since)
+		m.join(ctx, r.join, r.since)
 	}
 	if r.leave != "" {
 		m.leave(r.leave)
@@ -210,11 +208,15 @@ func (m *lineMode) apply(r reply) error {
 	return r.err
 }
 
-// join joins room (once) and makes it current.
-func (m *lineMode) join(room string, since int64) {
+// join joins room (once) and makes it current. A direct room is first
+// named after its other member, so that every line about it says who.
+func (m *lineMode) join(ctx context.Context, room string, since int64) {
 	if m.rooms[room] != nil {
-		m.status("now in #%s", room)
+		m.status("now in %s", m.label(room))
 	} else {
+		if isDirect(room) {
+			m.a.learnDirect(ctx, room)
+		}
 		m.rooms[room] = &lineRoom{shown: since}
 		m.order = append(m.order, room)
 		m.a.sock.Join(room, since)
@@ -225,15 +227,15 @@ func (m *lineMode) join(room string, since int64) {
 // leave leaves room on the socket and picks another current room.
 func (m *lineMode) leave(room string) {
 	if m.rooms[room] == nil {
-		m.status("/leave: not in #%s", room)
+		m.status("/leave: not in %s", m.label(room))
 		return
 	}
 	m.a.sock.Leave(room)
 	m.forget(room)
 	if m.current != "" {
-		m.status("left #%s; now in #%s", room, m.current)
+		m.status("left %s; now in %s", m.label(room), m.label(m.current))
 	} else {
-		m.status("left #%s; /join a room to chat", room)
+		m.status("left %s; /join a room to chat", m.label(room))
 	}
 }
 
@@ -275,13 +277,34 @@ func (m *lineMode) answered(d sendDone) {
 	m.pending--
 	m.drainBy = time.Now().Add(drainTimeout)
 	if d.res.Err != nil {
-		m.failed++
-		m.status("not done: %s: %v", d.what, d.res.Err)
+		if errors.Is(d.res.Err, client.ErrOutcomeUnknown) {
+			m.unsure++
+		} else {
+			m.failed++
+		}
+		m.status("%s", resultNote(d))
 		return
 	}
 	if r := m.rooms[d.res.Ack.Room]; r != nil {
 		r.acked = max(r.acked, d.res.Ack.Seq)
 	}
+}
+
+// exitError is how line mode ends once everything is answered: nil when
+// every line and command went through, else how many did not and how many
+// the server may or may not have stored.
+func (m *lineMode) exitError() error {
+	var parts []string
+	if m.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d line(s) not sent", m.failed))
+	}
+	if m.unsure > 0 {
+		parts = append(parts, fmt.Sprintf("%d line(s) not confirmed (the server may have stored them)", m.unsure))
+	}
+	if parts == nil {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
 
 // status writes one status line to stderr.

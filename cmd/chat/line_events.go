@@ -7,6 +7,9 @@ import (
 	"github.com/chatsvc/chat/client"
 )
 
+// label names a room in what line mode prints: see app.roomLabel.
+func (m *lineMode) label(room string) string { return m.a.roomLabel(room) }
+
 // handle shows one event of the socket.
 func (m *lineMode) handle(ev client.Event) {
 	switch e := ev.(type) {
@@ -26,7 +29,7 @@ func (m *lineMode) handle(ev client.Event) {
 		r.paging = false
 		if !r.announced {
 			r.announced = true
-			m.status("joined #%s (%d here: %s)", e.Room, len(e.Members), strings.Join(e.Members, ", "))
+			m.status("joined %s (%d here: %s)", m.label(e.Room), len(e.Members), strings.Join(e.Members, ", "))
 		}
 	case client.StreamEvent:
 		m.stream(e)
@@ -36,14 +39,14 @@ func (m *lineMode) handle(ev client.Event) {
 			if e.Event == "leave" {
 				verb = "left"
 			}
-			m.status("* %s %s #%s", e.User, verb, e.Room)
+			m.status("* %s %s %s", e.User, verb, m.label(e.Room))
 		}
 	case *client.Left:
-		if s := leftLine(e); s != "" && m.rooms[e.Room] != nil {
+		if s := leftLine(m.label(e.Room), e); s != "" && m.rooms[e.Room] != nil {
 			m.removed(e.Room, s)
 		}
 	case *client.Invited:
-		m.status("%s invited you to #%s: /join %s", e.By, e.Room, e.Room)
+		m.status("%s invited you to %s: /join %s", e.By, m.label(e.Room), e.Room)
 	case *client.FrameError:
 		m.frameError(e)
 	}
@@ -58,14 +61,14 @@ func (m *lineMode) stream(ev client.StreamEvent) {
 	}
 	if msg, ok := ev.(*client.Message); ok {
 		if msg.FromHistory && !r.paging {
-			m.status("#%s: missed message(s) fetched from the history", room)
+			m.status("%s: missed message(s) fetched from the history", m.label(room))
 		}
 		r.paging = msg.FromHistory
 		if msg.From == m.a.sock.User() {
 			r.lastOwn = seq
 		}
-		fmt.Fprintln(m.out, messageLine(msg))
-	} else if s := eventLine(ev); s != "" {
+		fmt.Fprintln(m.out, messageLine(m.label(room), msg))
+	} else if s := eventLine(m.label(room), ev); s != "" {
 		r.paging = false
 		fmt.Fprintln(m.out, s)
 	}
@@ -78,16 +81,16 @@ func (m *lineMode) stream(ev client.StreamEvent) {
 func (m *lineMode) frameError(e *client.FrameError) {
 	switch {
 	case e.Room != "" && e.Code == client.CodeInvalidSince:
-		m.status("#%s restarted on the server: showing its messages from now on", e.Room)
+		m.status("%s restarted on the server: showing its messages from now on", m.label(e.Room))
 	case e.Room != "" && m.rooms[e.Room] != nil && joinRefusal(e.Code):
 		m.forget(e.Room)
 		where := "; /join a room to chat"
 		if m.current != "" {
-			where = "; now in #" + m.current
+			where = "; now in " + m.label(m.current)
 		}
-		m.status("cannot join #%s: %s (%s)%s", e.Room, e.Message, e.Code, where)
+		m.status("cannot join %s: %s (%s)%s", m.label(e.Room), e.Message, e.Code, where)
 	default:
-		m.status("server: %v", e)
+		m.status("server: %s", errorText(m.label(e.Room), e))
 	}
 }
 

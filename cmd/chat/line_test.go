@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatsvc/chat/client"
 	"github.com/chatsvc/chat/internal/servertest"
 )
 
@@ -38,6 +40,47 @@ func TestLineModeExitStatus(t *testing.T) {
 			}
 			if !strings.HasSuffix(stdout, tt.wantOut) {
 				t.Errorf("stdout:\n%s\nwant it to end with %q", stdout, tt.wantOut)
+			}
+		})
+	}
+}
+
+// TestLineModeResults checks what line mode says of each outcome of a
+// send, and how it ends: a send the server may have stored is "not
+// confirmed", never "not sent".
+func TestLineModeResults(t *testing.T) {
+	t.Parallel()
+	refused := &client.FrameError{Code: client.CodeMuted, Message: "you are muted", Room: "general"}
+	unknown := fmt.Errorf("#general: %w (the connection that carried it ended before the answer)", client.ErrOutcomeUnknown)
+	closed := fmt.Errorf("%w: %w", client.ErrClosed, client.ErrOutcomeUnknown)
+	tests := []struct {
+		name     string
+		errs     []error // one result each; nil for an ack
+		wantNote string
+		wantExit string // "" for success
+	}{
+		{"acked", []error{nil}, "", ""},
+		{"refused", []error{refused}, "not done: #general: hi: you are muted (muted)\n", "1 line(s) not sent"},
+		{"outcome unknown", []error{unknown}, "not confirmed: #general: hi: outcome unknown: the server may have stored it\n",
+			"1 line(s) not confirmed (the server may have stored them)"},
+		{"closed in flight", []error{closed}, "not confirmed: #general: hi: socket closed: outcome unknown",
+			"1 line(s) not confirmed"},
+		{"both", []error{refused, unknown, nil}, "not confirmed: ", "1 line(s) not sent; 1 line(s) not confirmed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut servertest.Buffer
+			m := offlineLines(t, &out, &errOut)
+			for _, err := range tt.errs {
+				m.pending++
+				m.answered(sendDone{client.Result{Err: err}, "#general: hi"})
+			}
+			if !strings.Contains(errOut.String(), tt.wantNote) {
+				t.Errorf("stderr %q, want %q", errOut.String(), tt.wantNote)
+			}
+			err := m.exitError()
+			if tt.wantExit == "" && err != nil || tt.wantExit != "" && (err == nil || !strings.Contains(err.Error(), tt.wantExit)) {
+				t.Errorf("exit %v, want %q", err, tt.wantExit)
 			}
 		})
 	}

@@ -19,9 +19,9 @@ func (a *app) cmdTopic(ctx context.Context, v view, args []string, rest string) 
 			return failed("/topic", err)
 		}
 		if info.Room.Topic == "" {
-			return note("#%s has no topic", v.room)
+			return note("%s has no topic", a.roomLabel(v.room))
 		}
-		return note("#%s: %s", v.room, info.Room.Topic)
+		return note("%s: %s", a.roomLabel(v.room), info.Room.Topic)
 	}
 	if rest == "-" {
 		rest = ""
@@ -114,5 +114,5 @@ func (a *app) cmdDeleteRoom(ctx context.Context, v view, args []string, _ string
 	if err := a.api.DeleteRoom(ctx, room); err != nil {
 		return failed("/delete-room", err)
 	}
-	return note("deleted #%s", room)
+	return note("deleted %s", a.roomLabel(room))
 }

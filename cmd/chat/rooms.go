@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/chatsvc/chat/client"
+	"github.com/chatsvc/chat/internal/chat"
 )
 
 // roomEntry is one row of the room list.
@@ -58,25 +60,50 @@ func (a *app) allRooms(ctx context.Context) ([]roomEntry, error) {
 	}
 }
 
-// label names a room for a person: @user for a direct room (its other
-// member, asked once), #name otherwise.
-func (a *app) label(ctx context.Context, r client.Room) string {
-	if r.Kind != client.KindDirect {
-		return "#" + r.Name
-	}
-	if u, ok := a.dmName(r.Name); ok {
+// roomLabel names a room for a person, as both modes show it everywhere:
+// @user for a direct room whose other member is known, #name otherwise.
+// Direct rooms get known by /dm, by the room list and by learnDirect.
+func (a *app) roomLabel(room string) string {
+	if u, ok := a.dmName(room); ok {
 		return "@" + u
 	}
-	me := a.sock.User()
-	if page, err := a.api.Members(ctx, r.Name, "", 2); err == nil {
-		for _, m := range page.Members {
-			if m.User.Username != me {
-				a.setDMName(r.Name, m.User.Username)
-				return "@" + m.User.Username
-			}
+	return "#" + room
+}
+
+// label names a room of a list, finding out first who the other member of
+// a direct room is.
+func (a *app) label(ctx context.Context, r client.Room) string {
+	if r.Kind == client.KindDirect {
+		a.learnDirect(ctx, r.Name)
+	}
+	return a.roomLabel(r.Name)
+}
+
+// isDirect reports whether room is the name of a direct room: the contract
+// keeps names starting with dm- for them.
+func isDirect(room string) bool { return strings.HasPrefix(room, chat.DMPrefix) }
+
+// learnDirect finds out, once, who the other member of the direct room is,
+// so that roomLabel names the room after them. When that cannot be asked
+// (the room is not the user's, the server is away) the room keeps its name.
+func (a *app) learnDirect(ctx context.Context, room string) {
+	if _, ok := a.dmName(room); ok {
+		return
+	}
+	me := a.username(ctx)
+	if me == "" {
+		return
+	}
+	page, err := a.api.Members(ctx, room, "", 2)
+	if err != nil {
+		return
+	}
+	for _, m := range page.Members {
+		if m.User.Username != me {
+			a.setDMName(room, m.User.Username)
+			return
 		}
 	}
-	return "#" + r.Name
 }
 
 // cmdRooms lists the user's rooms (or, with "all", every visible room).

@@ -176,9 +176,9 @@ func TestRoomsListAndDirectRooms(t *testing.T) {
 
 		c := startChat(t, carol)
 		c.waitErr(t, "joined #general", stepWait)
-		c.do(t, "/dm bob", "joined #dm-")
-		c.doOut(t, "hey bob", "] carol: hey bob\n")
-		c.doOut(t, "are you there?", "] carol: are you there?\n")
+		c.do(t, "/dm bob", "joined @bob ")
+		c.doOut(t, "hey bob", "[@bob] carol: hey bob\n")
+		c.doOut(t, "are you there?", "[@bob] carol: are you there?\n")
 
 		// /rooms: bob's rooms with their kinds and what he has not read,
 		// the direct room named by carol; REST agrees.
@@ -216,17 +216,25 @@ func TestRoomsListAndDirectRooms(t *testing.T) {
 		}
 
 		// /dm carol puts bob in the room carol made: he sees her lines, and
-		// what he writes reaches her.
+		// what he writes reaches her. Each names the room after the other.
 		mb := b.mark()
-		b.do(t, "/dm carol", "joined #"+dm.Name+" ")
-		c.waitErr(t, "joined #"+dm.Name+" ", stepWait)
-		b.waitOutSince(t, mb, "["+dm.Name+"] carol: are you there?\n")
-		if got := b.outSince(mb); !strings.Contains(got, "["+dm.Name+"] carol: hey bob\n") {
+		b.do(t, "/dm carol", "joined @carol ")
+		b.waitOutSince(t, mb, "[@carol] carol: are you there?\n")
+		if got := b.outSince(mb); !strings.Contains(got, "[@carol] carol: hey bob\n") {
 			t.Errorf("bob's /dm carol printed:\n%s\nwant carol's lines", got)
 		}
 		mc := c.mark()
-		b.doOut(t, "hi carol", "["+dm.Name+"] bob: hi carol\n")
-		c.waitOutSince(t, mc, "["+dm.Name+"] bob: hi carol\n")
+		b.doOut(t, "hi carol", "[@carol] bob: hi carol\n")
+		c.waitOutSince(t, mc, "[@bob] bob: hi carol\n")
+		wantLines(t, "bob's /history", b.show(t, "/history 1"), "[@carol] #3 bob: hi carol")
+		// A direct room joined by its name on the server is named the same.
+		c2 := startChat(t, carol, "-room", dm.Name)
+		c2.waitErr(t, "joined @bob ", stepWait)
+		for _, cl := range []*cli{b, c, c2} {
+			if strings.Contains(cl.out.String()+cl.errOut.String(), dm.Name) {
+				t.Errorf("%s's client printed the direct room's name %s:\n%s\n%s", cl.name, dm.Name, cl.out.String(), cl.errOut.String())
+			}
+		}
 		if again, err := carolAPI.DM(ctx, "bob"); err != nil || again.Name != dm.Name || again.Kind != client.KindDirect || again.MemberCount != 2 {
 			t.Errorf("carol's direct room with bob: %+v, %v; want %s, direct, two members", again, err, dm.Name)
 		}

@@ -111,3 +111,32 @@ func TestTUIRoomsAndLeaving(t *testing.T) {
 		t.Error("a session end did not stop the view")
 	}
 }
+
+// TestTUINamesDirectRooms checks that the view names a direct room after
+// the other member wherever it names the room, as line mode does.
+func TestTUINamesDirectRooms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ev   client.Event
+		want string
+	}{
+		{"title", nil, "@bob"},
+		{"error", &client.FrameError{Room: "dm-x", Code: client.CodeMuted, Message: "you are muted"}, "@bob: you are muted (muted)"},
+		{"presence", &client.Presence{Room: "dm-x", User: "bob", Event: "join"}, "bob joined @bob"},
+		{"left", &client.Left{Room: "dm-x", Reason: "kicked"}, "you were kicked from @bob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := offlineTUI(t)
+			m.a.setDMName("dm-x", "bob")
+			m.open("dm-x")
+			if tt.ev != nil {
+				m.Update(eventMsg{tt.ev})
+			}
+			if v := m.View(); !strings.Contains(v, tt.want) || strings.Contains(v, "dm-x") {
+				t.Errorf("want %q and no dm-x on the screen:\n%s", tt.want, v)
+			}
+		})
+	}
+}

@@ -29,8 +29,8 @@ func (m *tuiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.apply(msg.r)
 	case resultMsg:
 		m.sending--
-		if err := msg.d.res.Err; err != nil {
-			m.note(fmt.Sprintf("not done: %s: %v", msg.d.what, err))
+		if msg.d.res.Err != nil {
+			m.note(resultNote(msg.d))
 		}
 		return m, nil
 	case historyMsg:
@@ -104,7 +104,7 @@ func (m *tuiModel) history(msg historyMsg) {
 	}
 	r.loadingOlder = false
 	if msg.err != nil {
-		m.notice = fmt.Sprintf("history of #%s: %v", msg.room, msg.err)
+		m.notice = fmt.Sprintf("history of %s: %v", m.label(msg.room), msg.err)
 		return
 	}
 	r.allLoaded = r.allLoaded || len(msg.msgs) < historyOnJoin
@@ -161,7 +161,7 @@ func (m *tuiModel) apply(r reply) tea.Cmd {
 	}
 	if r.leave != "" {
 		m.a.sock.Leave(r.leave)
-		m.drop(r.leave, "left #"+r.leave)
+		m.drop(r.leave, "left "+m.label(r.leave))
 		cmds = append(cmds, m.loadRooms())
 	}
 	if r.pending != nil {
@@ -261,22 +261,22 @@ func (m *tuiModel) event(ev client.Event) tea.Cmd {
 			if e.Event == "leave" {
 				verb = "left"
 			}
-			m.notice = fmt.Sprintf("%s %s #%s", e.User, verb, e.Room)
+			m.notice = fmt.Sprintf("%s %s %s", e.User, verb, m.label(e.Room))
 		}
 	case *client.Left:
-		if s := leftLine(e); s != "" {
+		if s := leftLine(m.label(e.Room), e); s != "" {
 			m.drop(e.Room, s)
 			return m.loadRooms()
 		}
 	case *client.Invited:
-		m.notice = fmt.Sprintf("%s invited you to #%s: /join %s", e.By, e.Room, e.Room)
+		m.notice = fmt.Sprintf("%s invited you to %s: /join %s", e.By, m.label(e.Room), e.Room)
 		return m.loadRooms()
 	case *client.Read:
 		return m.read(e)
 	case *client.FrameError:
-		m.notice = e.Error()
+		m.notice = errorText(m.label(e.Room), e)
 		if e.Room != "" && joinRefusal(e.Code) {
-			m.drop(e.Room, "cannot join: "+e.Error())
+			m.drop(e.Room, "cannot join: "+m.notice)
 		}
 	}
 	return nil
@@ -324,8 +324,7 @@ func (m *tuiModel) stream(ev client.StreamEvent) {
 		}
 		r.lastSeq = max(r.lastSeq, seq)
 	default:
-		line := eventLine(ev)
-		r.add(entry{kind: entryEvent, seq: seq, text: strings.TrimPrefix(line, "["+room+"] * ")})
+		r.add(entry{kind: entryEvent, seq: seq, text: strings.TrimPrefix(eventText(ev), "* ")})
 		if te, ok := ev.(*client.RoomEvent); ok {
 			r.topic = te.Topic
 		}

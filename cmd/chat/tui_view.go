@@ -120,17 +120,15 @@ func (m *tuiModel) title() string {
 	return titleStyle.Width(w).MaxHeight(1).Render(s)
 }
 
-// label names a room as the list shows it.
+// label names a room as the list shows it, else as app.roomLabel does
+// (which made the list's labels too).
 func (m *tuiModel) label(room string) string {
 	for _, e := range m.list {
 		if e.name == room {
 			return e.label
 		}
 	}
-	if u, ok := m.a.dmName(room); ok {
-		return "@" + u
-	}
-	return "#" + room
+	return m.a.roomLabel(room)
 }
 
 // sidebar is the room list with unread counts.
