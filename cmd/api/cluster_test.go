@@ -147,6 +147,9 @@ type frame struct {
 	Change  string   `json:"change"`
 	Reason  string   `json:"reason"`
 	By      string   `json:"by"`
+	// EditedAt and Deleted: a replayed message's current state.
+	EditedAt *string `json:"edited_at"`
+	Deleted  bool    `json:"deleted"`
 }
 
 // peer is one WebSocket client; a reader goroutine files what arrives.

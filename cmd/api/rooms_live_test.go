@@ -110,12 +110,27 @@ func TestEditDeleteLive(t *testing.T) {
 			if f := change(pa, map[string]any{"type": "edit", "room": "den", "seq": seq, "text": "again", "ref": "a-edit2"}); f.Code != "message_not_found" {
 				t.Errorf("edit of a deleted message: %+v, want message_not_found", f)
 			}
-			// A new socket replaying the room sees the message deleted.
+			seq2, err := pa.sendAcked("den", "m2", "secnod", 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := change(pa, map[string]any{"type": "edit", "room": "den", "seq": seq2, "text": "second", "ref": "a-edit3"}); f.Type != "ack" {
+				t.Fatalf("alice's second edit: %+v, want ack", f)
+			}
+			// A new socket replaying the room sees each message in its
+			// current state: the first deleted, the second edited.
 			pc := connectPeer(t, s.url, bob)
 			pc.join("den", 0)
-			pc.waitFor(2*time.Second, "replayed message", func() bool { return len(pc.msgs["den"]) == 1 })
-			if m := pc.messages("den")[0]; m.Text != "" || m.Seq != seq {
-				t.Errorf("replayed message %+v, want seq %d with no text", m, seq)
+			pc.waitFor(2*time.Second, "replayed messages", func() bool { return len(pc.msgs["den"]) == 2 })
+			if m := pc.messages("den")[0]; m.Text != "" || m.Seq != seq || !m.Deleted {
+				t.Errorf("replayed message %+v, want seq %d deleted with no text", m, seq)
+			}
+			if m := pc.messages("den")[1]; m.Text != "second" || m.Seq != seq2 || m.Deleted || m.EditedAt == nil {
+				t.Errorf("replayed message %+v, want seq %d edited to \"second\" with edited_at", m, seq2)
+			}
+			// Live, a message comes as stored: no edited_at, no deleted.
+			if m := pb.messages("den"); len(m) < 2 || m[1].EditedAt != nil || m[1].Deleted {
+				t.Errorf("live messages %+v, want the second without edited_at or deleted", m)
 			}
 		})
 	}

@@ -241,6 +241,10 @@ type MessageFrame struct {
 	FromID string `json:"from_id"`
 	Text   string `json:"text"`
 	TS     string `json:"ts"`
+	// EditedAt and Deleted show a replayed or filled message's current
+	// state; a message delivered as it is stored has neither.
+	EditedAt *string `json:"edited_at,omitempty"`
+	Deleted  bool    `json:"deleted,omitempty"`
 }
 
 // PresenceFrame tells a room a user arrived or left.
@@ -276,7 +280,11 @@ type ErrorFrame struct {
 	Room    string `json:"room,omitempty"`
 }
 
-// NewMessageFrame returns the frame that delivers m.
+// NewMessageFrame returns the frame that delivers m in its current state:
+// with edited_at once edited, deleted (and no text) once deleted.
 func NewMessageFrame(m Message) MessageFrame {
-	return MessageFrame{Type: TypeMessage, Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text, TS: FormatTime(m.TS)}
+	return MessageFrame{
+		Type: TypeMessage, Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text, TS: FormatTime(m.TS),
+		EditedAt: optTime(m.EditedAt), Deleted: m.Deleted,
+	}
 }

@@ -144,6 +144,10 @@ func TestStreamFrame(t *testing.T) {
 	}{
 		{Message{Room: "r", Seq: 1, ID: "i", From: "al", FromID: "u", Text: "hi", TS: ts},
 			`{"type":"message","room":"r","seq":1,"id":"i","from":"al","from_id":"u","text":"hi","ts":"2026-11-25T07:53:37.123Z"}`},
+		{Message{Room: "r", Seq: 1, ID: "i", From: "al", FromID: "u", Text: "hey", TS: ts, EditedAt: ts.Add(time.Second)},
+			`{"type":"message","room":"r","seq":1,"id":"i","from":"al","from_id":"u","text":"hey","ts":"2026-11-25T07:53:37.123Z","edited_at":"2026-11-25T07:53:38.123Z"}`},
+		{Message{Room: "r", Seq: 1, ID: "i", From: "al", FromID: "u", TS: ts, EditedAt: ts.Add(time.Second), Deleted: true},
+			`{"type":"message","room":"r","seq":1,"id":"i","from":"al","from_id":"u","text":"","ts":"2026-11-25T07:53:37.123Z","edited_at":"2026-11-25T07:53:38.123Z","deleted":true}`},
 		{Message{Room: "r", Seq: 2, Kind: StreamEdit, Target: 1, From: "al", FromID: "u", Text: "hey", TS: ts},
 			`{"type":"edit","room":"r","seq":2,"target":1,"text":"hey","from":"al","from_id":"u","ts":"2026-11-25T07:53:37.123Z"}`},
 		{Message{Room: "r", Seq: 3, Kind: StreamDelete, Target: 1, From: "bo", FromID: "v", TS: ts},
