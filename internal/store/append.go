@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatsvc/chat/internal/chat"
@@ -23,11 +24,23 @@ const (
 // appendReq is one Append call waiting for the committer.
 type appendReq struct {
 	m chat.NewMessage
-	// gone is closed when the caller stopped waiting; a request whose caller
+	// gone is closed when the caller's context ends; a request whose caller
 	// is gone before its batch begins is not written.
 	gone <-chan struct{}
-	res  chan appendResult // buffered: the committer never blocks on it
+	// state is reqQueued until the committer takes the request into a
+	// batch (reqStarted) or it is given up before that (reqAbandoned); one
+	// compare-and-swap decides which, so a request is either written and
+	// answered or neither.
+	state atomic.Int32
+	res   chan appendResult // buffered: the committer never blocks on it
 }
+
+// The values of appendReq.state.
+const (
+	reqQueued int32 = iota
+	reqStarted
+	reqAbandoned
+)
 
 type appendResult struct {
 	msg chat.Message
@@ -93,8 +106,9 @@ type roomUser struct{ room, user string }
 // never created is chat.ErrNotFound. A database failure fails the calls of
 // its batch with a wrapped error; an item the database refuses fails alone.
 //
-// When ctx ends while the call waits, Append returns ctx.Err(); the message
-// may still be committed (a later send with the same Ref finds it).
+// When ctx ends before the call's batch begins, Append returns ctx.Err()
+// and nothing is written; once its batch has begun, Append returns the
+// batch's outcome, however long after ctx ended (see Wait).
 func (db *DB) Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, dup bool, err error) {
 	p, err := db.Submit(ctx, m)
 	if err != nil {
@@ -108,8 +122,8 @@ func (db *DB) Append(ctx context.Context, m chat.NewMessage) (msg chat.Message, 
 // what Append would have returned. Submits from one goroutine are stored
 // in the order they were made (the committer takes the queue in order),
 // so a caller may keep several in flight and still have them take
-// increasing seqs. ctx bounds both the queueing and the wait: once it
-// ends, an item whose batch has not begun is not written.
+// increasing seqs. ctx bounds the queueing and the wait for the batch to
+// begin: once it ends, an item whose batch has not begun is not written.
 func (db *DB) Submit(ctx context.Context, m chat.NewMessage) (chat.PendingAppend, error) {
 	req := &appendReq{m: m, gone: ctx.Done(), res: make(chan appendResult, 1)}
 	db.mu.RLock()
@@ -126,14 +140,23 @@ func (db *DB) Submit(ctx context.Context, m chat.NewMessage) (chat.PendingAppend
 }
 
 // Wait returns the result of a submitted append once its transaction
-// committed (or failed), or ctx.Err() when ctx ends first.
+// committed (or failed). When ctx ends first, an append whose batch has
+// not begun is given up (it is never written) and Wait returns
+// ctx.Err(); one whose batch has begun is waited for, since its outcome
+// is being decided: the store bounds a batch's time itself
+// (batchTimeout on PostgreSQL, busy_timeout on SQLite), so a caller is
+// never told that a message it sent failed when it was stored.
 func (r *appendReq) Wait(ctx context.Context) (chat.Message, bool, error) {
 	select {
 	case res := <-r.res:
 		return res.msg, res.dup, res.err
 	case <-ctx.Done():
+	}
+	if r.state.CompareAndSwap(reqQueued, reqAbandoned) || r.state.Load() == reqAbandoned {
 		return chat.Message{}, false, ctx.Err()
 	}
+	res := <-r.res
+	return res.msg, res.dup, res.err
 }
 
 // runCommitter writes the queued appends batch by batch until the queue is
@@ -170,7 +193,11 @@ func (db *DB) commitBatch(batch []*appendReq) {
 	for _, r := range batch {
 		select {
 		case <-r.gone:
+			r.state.CompareAndSwap(reqQueued, reqAbandoned)
+			continue
 		default:
+		}
+		if r.state.CompareAndSwap(reqQueued, reqStarted) {
 			live = append(live, r)
 		}
 	}
