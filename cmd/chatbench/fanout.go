@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -11,8 +10,7 @@ import (
 // send -rate messages a second together for -duration. Every member,
 // senders included, should receive every message once.
 func (b *bench) fanout(ctx context.Context) (*result, error) {
-	r := &result{scenario: "fanout"}
-	b.addCommon(r)
+	r := b.newResult("fanout")
 	c := newCounters()
 	room := "fanout-" + b.runID
 	p, err := b.openJoined(ctx, b.cfg.members, c, func(int) string { return room })
@@ -25,23 +23,38 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 	}
 	members := len(p.socks)
 	senders := min(b.cfg.senders, members)
-	perSender := b.cfg.rate / float64(senders)
-	interval := time.Duration(float64(time.Second) / perSender)
-
-	before, err := b.sampleServer(ctx)
+	sp, err := b.beginSpan(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cpu0 := selfCPU()
-	start := time.Now()
+	n := b.paceSenders(ctx, p.socks[:senders], room, sp.start, c)
+	// Wait for the outstanding acks and deliveries.
+	waitUntil(ctx, b.cfg.drain, func() bool {
+		return c.acks.Load()+c.errs.Load() >= n.sent.Load() && c.delivered.Load() >= c.acks.Load()*int64(members)
+	})
+	if err := b.endSpan(ctx, sp); err != nil {
+		return nil, err
+	}
+	b.addConnect(r, p)
+	b.addFanout(r, members, senders, n, c, sp)
+	r.add("dropped_by_server", p.droppedByServer(), "sockets")
+	addErrors(r, n.writeErrs.Load(), c)
+	return r, nil
+}
+
+// paceSenders has socks send -rate messages a second to room together,
+// from start for -duration, each starting at its own point of one interval,
+// and returns once every one has stopped.
+func (b *bench) paceSenders(ctx context.Context, socks []*sock, room string, start time.Time, c *counters) *sends {
+	senders := len(socks)
+	perSender := b.cfg.rate / float64(senders)
+	interval := time.Duration(float64(time.Second) / perSender)
 	end := start.Add(b.cfg.duration)
-	var sent, writeErrs atomic.Int64
+	n := &sends{}
 	var wg sync.WaitGroup
-	for j := range senders {
-		s := p.socks[j]
+	for j, s := range socks {
 		wg.Go(func() {
 			var buf []byte
-			// Senders start spread over one interval.
 			next := start.Add(interval * time.Duration(j) / time.Duration(senders))
 			for k := 0; ; k++ {
 				if next.After(end) || ctx.Err() != nil {
@@ -51,11 +64,9 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 					time.Sleep(d)
 				}
 				buf = b.proto.sendFrame(buf, s, room, j, k, time.Now(), b.cfg.size)
-				if err := s.write(buf); err != nil {
-					writeErrs.Add(1)
+				if !n.write(s, buf) {
 					return
 				}
-				sent.Add(1)
 				if b.proto.acksOnWrite() {
 					c.acks.Add(1)
 				}
@@ -64,55 +75,35 @@ func (b *bench) fanout(ctx context.Context) (*result, error) {
 		})
 	}
 	wg.Wait()
-	sendEnd := time.Now()
-	// Wait for the outstanding acks and deliveries.
-	drainEnd := sendEnd.Add(b.cfg.drain)
-	for time.Now().Before(drainEnd) && ctx.Err() == nil {
-		if c.acks.Load()+c.errs.Load() >= sent.Load() && c.delivered.Load() >= c.acks.Load()*int64(members) {
-			break
-		}
-		time.Sleep(pollInterval)
-	}
-	window := time.Since(start)
-	cpu1 := selfCPU()
-	after, err := b.sampleServer(ctx)
-	if err != nil {
-		return nil, err
-	}
+	n.ended = time.Now()
+	return n
+}
+
+// addFanout reports what the members received of what the senders sent,
+// how late, and what it cost the server.
+func (b *bench) addFanout(r *result, members, senders int, n *sends, c *counters, sp *span) {
 	acked := c.acks.Load()
 	delivered := c.delivered.Load()
 	expected := acked * int64(members)
-	serverCPU := (after.cpu - before.cpu).Seconds()
-
-	b.addConnect(r, p)
+	serverCPU := sp.serverCPU()
 	r.add("members", members, "")
 	r.add("senders", senders, "")
 	r.add("rate", b.cfg.rate, "msg/s")
-	r.add("duration", b.cfg.duration, "")
-	r.add("size", b.cfg.size, "bytes")
-	r.add("sent", sent.Load(), "msgs")
-	r.add("acked", acked, "msgs")
-	r.add("unacked", max(sent.Load()-acked-c.errs.Load(), 0), "msgs")
-	r.add("send_rate", float64(sent.Load())/sendEnd.Sub(start).Seconds(), "msg/s")
+	b.addSends(r, n, acked, c)
+	r.add("send_rate", float64(n.sent.Load())/n.ended.Sub(sp.start).Seconds(), "msg/s")
 	r.add("expected", expected, "deliveries")
 	r.add("delivered", delivered, "deliveries")
 	r.add("lost", max(expected-delivered, 0), "deliveries")
 	r.add("dup", c.dups.Load(), "deliveries")
 	r.add("gaps", c.gaps.Load(), "seqs")
-	r.add("measured", window, "")
-	r.add("deliveries_per_s", float64(delivered)/window.Seconds(), "/s")
-	r.add("latency_p50", c.lat.quantile(0.5), "")
-	r.add("latency_p90", c.lat.quantile(0.9), "")
-	r.add("latency_p99", c.lat.quantile(0.99), "")
-	r.add("latency_max", c.lat.quantile(1), "")
+	r.add("measured", sp.elapsed, "")
+	r.add("deliveries_per_s", float64(delivered)/sp.elapsed.Seconds(), "/s")
+	addQuantiles(r, "latency", &c.lat)
 	r.add("ack_p99", c.ackLat.quantile(0.99), "")
 	r.add("server_cpu_s", serverCPU, "s")
-	r.add("server_cpu_util", serverCPU/window.Seconds(), "cores")
+	r.add("server_cpu_util", serverCPU/sp.elapsed.Seconds(), "cores")
 	r.add("deliveries_per_server_cpu_s", float64(delivered)/serverCPU, "/cpu-s")
-	r.add("client_cpu_s", (cpu1 - cpu0).Seconds(), "s")
-	r.add("server_delivered", after.metrics[mDelivered]-before.metrics[mDelivered], "deliveries")
-	r.add("slow_consumer_closes", after.metrics[mSlow]-before.metrics[mSlow], "sockets")
-	r.add("dropped_by_server", p.droppedByServer(), "sockets")
-	addErrors(r, writeErrs.Load(), c)
-	return r, nil
+	r.add("client_cpu_s", sp.clientCPU(), "s")
+	r.add("server_delivered", sp.grew(mDelivered), "deliveries")
+	r.add("slow_consumer_closes", sp.grew(mSlow), "sockets")
 }

@@ -21,24 +21,36 @@ type pool struct {
 	joinElapsed time.Duration
 }
 
+// failures counts the errors of concurrent workers and keeps the first.
+// Read n and first once the workers are done.
+type failures struct {
+	mu    sync.Mutex
+	n     int
+	first error
+}
+
+func (f *failures) add(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	if f.first == nil {
+		f.first = err
+	}
+}
+
 // connectAll opens n sockets, socket i as user i%users from source i%sources,
 // at most -concurrency at a time. Sockets that fail are counted, not fatal,
 // unless every one fails.
 func (b *bench) connectAll(ctx context.Context, n int, c *counters) (*pool, error) {
 	p := &pool{}
 	socks := make([]*sock, n)
-	var mu sync.Mutex
+	var fails failures
 	start := time.Now()
 	_ = parallel(ctx, n, b.cfg.concurrency, func(ctx context.Context, i int) error {
 		t0 := time.Now()
 		s, err := b.connect(ctx, i, b.tokens[i%len(b.tokens)], c)
 		if err != nil {
-			mu.Lock()
-			p.failed++
-			if p.firstErr == nil {
-				p.firstErr = err
-			}
-			mu.Unlock()
+			fails.add(err)
 			return nil
 		}
 		p.connectLat.add(time.Since(t0))
@@ -46,6 +58,7 @@ func (b *bench) connectAll(ctx context.Context, n int, c *counters) (*pool, erro
 		return nil
 	})
 	p.elapsed = time.Since(start)
+	p.failed, p.firstErr = fails.n, fails.first
 	for _, s := range socks {
 		if s != nil {
 			p.socks = append(p.socks, s)

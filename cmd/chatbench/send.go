@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -12,8 +11,7 @@ import (
 // sends in flight for -duration, and reports acknowledged (stored)
 // messages a second and the ack latency.
 func (b *bench) send(ctx context.Context) (*result, error) {
-	r := &result{scenario: "send"}
-	b.addCommon(r)
+	r := b.newResult("send")
 	c := newCounters()
 	roomOf := func(i int) string { return fmt.Sprintf("send-%s-%d", b.runID, i) }
 	p, err := b.openJoined(ctx, b.cfg.senders, c, roomOf)
@@ -24,16 +22,37 @@ func (b *bench) send(ctx context.Context) (*result, error) {
 	for _, s := range p.socks {
 		s.window = make(chan struct{}, b.cfg.window)
 	}
-	before, err := b.sampleServer(ctx)
+	sp, err := b.beginSpan(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cpu0 := selfCPU()
-	start := time.Now()
+	n := b.windowSenders(ctx, p.socks, roomOf, sp.start)
+	waitUntil(ctx, b.cfg.drain, func() bool { return c.acks.Load()+c.errs.Load() >= n.sent.Load() })
+	if err := b.endSpan(ctx, sp); err != nil {
+		return nil, err
+	}
+	acked := c.acks.Load()
+	b.addConnect(r, p)
+	r.add("senders", len(p.socks), "")
+	r.add("in_flight", b.cfg.window, "per sender")
+	b.addSends(r, n, acked, c)
+	r.add("server_stored", sp.grew(mStored), "msgs")
+	r.add("acked_per_s", float64(acked)/sp.elapsed.Seconds(), "/s")
+	addQuantiles(r, "ack", &c.ackLat)
+	r.add("server_cpu_s", sp.serverCPU(), "s")
+	r.add("client_cpu_s", sp.clientCPU(), "s")
+	addErrors(r, n.writeErrs.Load(), c)
+	return r, nil
+}
+
+// windowSenders has socket j send to roomOf(j) from start for -duration,
+// each socket as fast as its window of unacked sends lets it, and returns
+// once every one has stopped.
+func (b *bench) windowSenders(ctx context.Context, socks []*sock, roomOf func(int) string, start time.Time) *sends {
 	end := start.Add(b.cfg.duration)
-	var sent, writeErrs atomic.Int64
+	n := &sends{}
 	var wg sync.WaitGroup
-	for j, s := range p.socks {
+	for j, s := range socks {
 		wg.Go(func() {
 			var buf []byte
 			room := roomOf(j)
@@ -53,43 +72,13 @@ func (b *bench) send(ctx context.Context) (*result, error) {
 					return
 				}
 				buf = sendFrame(buf, room, j, k, time.Now(), b.cfg.size)
-				if err := s.write(buf); err != nil {
-					writeErrs.Add(1)
+				if !n.write(s, buf) {
 					return
 				}
-				sent.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	drainEnd := time.Now().Add(b.cfg.drain)
-	for time.Now().Before(drainEnd) && ctx.Err() == nil && c.acks.Load()+c.errs.Load() < sent.Load() {
-		time.Sleep(pollInterval)
-	}
-	window := time.Since(start)
-	cpu1 := selfCPU()
-	after, err := b.sampleServer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	serverCPU := (after.cpu - before.cpu).Seconds()
-	acked := c.acks.Load()
-	b.addConnect(r, p)
-	r.add("senders", len(p.socks), "")
-	r.add("in_flight", b.cfg.window, "per sender")
-	r.add("duration", b.cfg.duration, "")
-	r.add("size", b.cfg.size, "bytes")
-	r.add("sent", sent.Load(), "msgs")
-	r.add("acked", acked, "msgs")
-	r.add("unacked", max(sent.Load()-acked-c.errs.Load(), 0), "msgs")
-	r.add("server_stored", after.metrics[mStored]-before.metrics[mStored], "msgs")
-	r.add("acked_per_s", float64(acked)/window.Seconds(), "/s")
-	r.add("ack_p50", c.ackLat.quantile(0.5), "")
-	r.add("ack_p90", c.ackLat.quantile(0.9), "")
-	r.add("ack_p99", c.ackLat.quantile(0.99), "")
-	r.add("ack_max", c.ackLat.quantile(1), "")
-	r.add("server_cpu_s", serverCPU, "s")
-	r.add("client_cpu_s", (cpu1 - cpu0).Seconds(), "s")
-	addErrors(r, writeErrs.Load(), c)
-	return r, nil
+	n.ended = time.Now()
+	return n
 }
