@@ -163,7 +163,7 @@ func TestMigrateUords(t *testing.T) {
 
 // rawProvider connects to the database at u beside the store and returns a
 // goose provider of the dialect's migrations on it.
-func rawProvider(t *testing.T, d, u string) (*sql.DB, *goose.Provider) {
+func rawProvider(t testing.TB, d, u string) (*sql.DB, *goose.Provider) {
 	t.Helper()
 	driver, dsn, gd, sub, files := "sqlite", strings.TrimPrefix(u, "sqlite:"), goose.DialectSQLite3, "sqlite", fs.FS(migrations.SQLite)
 	if d == DialectPostgres {
