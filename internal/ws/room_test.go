@@ -97,18 +97,7 @@ func TestJoinWhileSending(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
 		const senders, each = 4, 40
-		var wg sync.WaitGroup
-		for s := range senders {
-			c := e.dial(e.user(fmt.Sprint("sender", s)).AccessToken)
-			c.join("busy", -1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range each {
-					c.sendMsg("busy", fmt.Sprintf("s%d-%d", s, i))
-				}
-			}()
-		}
+		sent := e.startSenders("sender", "busy", senders, each)
 		time.Sleep(20 * time.Millisecond)
 		var joiners []*client
 		for j := range 3 {
@@ -130,7 +119,7 @@ func TestJoinWhileSending(t *testing.T) {
 			}()
 		}
 		jwg.Wait()
-		wg.Wait()
+		sent()
 		total := int64(senders * each)
 		for i, c := range joiners {
 			seqs := results[i].seqs
@@ -152,25 +141,31 @@ func TestJoinWhileSending(t *testing.T) {
 	})
 }
 
+// startSenders dials users prefix0 … prefix(n-1), joins each to room and
+// has each send each messages, all at once. The returned func waits until
+// every message is acked.
+func (e *env) startSenders(prefix, room string, n, each int) (wait func()) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	for u := range n {
+		c := e.dial(e.user(fmt.Sprint(prefix, u)).AccessToken)
+		c.join(room, -1)
+		wg.Go(func() {
+			for i := range each {
+				c.sendMsg(room, fmt.Sprintf("%s%d-%d", prefix, u, i))
+			}
+		})
+	}
+	return wg.Wait
+}
+
 func TestManySendersGapless(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.SendQueue = 4096 }})
 		watcher := e.dial(e.user("watcher").AccessToken)
 		watcher.join("storm", -1)
 		const n, each = 20, 25
-		var wg sync.WaitGroup
-		for i := range n {
-			c := e.dial(e.user(fmt.Sprint("user", i)).AccessToken)
-			c.join("storm", -1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := range each {
-					c.sendMsg("storm", fmt.Sprint(i, "-", j))
-				}
-			}()
-		}
-		wg.Wait()
+		e.startSenders("user", "storm", n, each)()
 		for want := int64(1); want <= n*each; {
 			f := watcher.read()
 			if f.str("type") != "message" {
