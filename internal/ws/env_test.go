@@ -352,6 +352,26 @@ func (c *client) sendMsg(room, text string) frame {
 	}
 }
 
+// burstSize is how many messages sendBurst sends.
+const burstSize = 10
+
+// sendBurst sends burstSize messages of text to room without waiting, refs
+// f<burst>-0, f<burst>-1, …, then reads until every one is acked.
+func (c *client) sendBurst(room, text string, burst int) {
+	c.t.Helper()
+	refs := map[string]bool{}
+	for i := range burstSize {
+		ref := fmt.Sprint("f", burst, "-", i)
+		refs[ref] = true
+		c.send(frame{"type": "send", "room": room, "text": text, "ref": ref})
+	}
+	for len(refs) > 0 {
+		if f := c.read(); f.str("type") == "ack" {
+			delete(refs, f.str("ref"))
+		}
+	}
+}
+
 func queryToken(tok string) string { return "access_token=" + url.QueryEscape(tok) }
 
 // tokensAt issues tokens as if the clock were shifted by skew.

@@ -210,18 +210,8 @@ func TestStalledReaderClosedAsSlow(t *testing.T) {
 	const n = 120
 	text := strings.Repeat("€", 4000)
 	start := time.Now()
-	for i := range n / 10 {
-		refs := map[string]bool{}
-		for j := range 10 {
-			ref := fmt.Sprint("f", i, "-", j)
-			refs[ref] = true
-			alice.send(frame{"type": "send", "room": "flood", "text": text, "ref": ref})
-		}
-		for len(refs) > 0 {
-			if f := alice.read(); f.str("type") == "ack" {
-				delete(refs, f.str("ref"))
-			}
-		}
+	for i := range n / burstSize {
+		alice.sendBurst("flood", text, i)
 	}
 	deadline := start.Add(10 * time.Second)
 	for testutil.ToFloat64(e.m.WSDisconnects.WithLabelValues("4008")) != 1 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -137,20 +136,9 @@ func TestSlowConsumer(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("slow socket never closed; delivered %v", testutil.ToFloat64(e.m.MessagesDelivered))
 		}
-		// Send a burst without waiting, then collect the acks: the sender is
-		// answered all along.
-		refs := map[string]bool{}
-		for i := range 10 {
-			ref := fmt.Sprint("f", n, "-", i)
-			refs[ref] = true
-			sender.send(frame{"type": "send", "room": "flood", "text": text, "ref": ref})
-		}
-		for len(refs) > 0 {
-			f := sender.read()
-			if f.str("type") == "ack" {
-				delete(refs, f.str("ref"))
-			}
-		}
+		// Collecting the acks of each burst: the sender is answered all
+		// along.
+		sender.sendBurst("flood", text, n)
 	}
 	// The slow reader now drains what was written and finds the close.
 	_ = slow.SetReadDeadline(time.Now().Add(20 * time.Second))
