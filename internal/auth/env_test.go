@@ -110,6 +110,16 @@ func (e *env) login(tb testing.TB, name string) chat.TokenPair {
 	return p
 }
 
+// guess tries n logins of name with a wrong password from testIP and fails
+// unless each is refused as invalid credentials; what names them.
+func (e *env) guess(tb testing.TB, name string, n int, what string) {
+	tb.Helper()
+	for range n {
+		_, _, err := e.svc.Login(tb.Context(), name, "wrong password", testIP)
+		wantCode(tb, what, err, chat.CodeInvalidCredentials)
+	}
+}
+
 // wantCounter fails unless the counter c, named what in the message, reads
 // want.
 func wantCounter(tb testing.TB, what string, c prometheus.Collector, want float64) {
