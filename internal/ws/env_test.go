@@ -149,6 +149,12 @@ type client struct {
 	mu      sync.Mutex
 }
 
+// dialUser dials a socket of a fresh session of user name.
+func (e *env) dialUser(name string) *client {
+	e.t.Helper()
+	return e.dial(e.user(name).AccessToken)
+}
+
 func (e *env) dial(token string) *client {
 	e.t.Helper()
 	c, resp, err := e.dialHeader(http.Header{"Authorization": {"Bearer " + token}}, "")

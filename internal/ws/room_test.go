@@ -14,8 +14,8 @@ import (
 func TestSendAckBroadcast(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
-		a := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a := e.dialUser("alice")
+		b := e.dialUser("bob")
 		a.expect("welcome")
 		b.expect("welcome")
 		_, ja := a.join("lobby", -1)
@@ -53,12 +53,12 @@ func TestSendAckBroadcast(t *testing.T) {
 func TestJoinReplay(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.ReplayLimit = 5 }})
-		a := e.dial(e.user("alice").AccessToken)
+		a := e.dialUser("alice")
 		a.join("r", -1)
 		for i := 1; i <= 8; i++ {
 			a.sendMsg("r", fmt.Sprint("m", i))
 		}
-		b := e.dial(e.user("bob").AccessToken)
+		b := e.dialUser("bob")
 		tests := []struct {
 			since     int64
 			seqs      string
@@ -101,7 +101,7 @@ func TestJoinWhileSending(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		var joiners []*client
 		for j := range 3 {
-			c := e.dial(e.user(fmt.Sprint("joiner", j)).AccessToken)
+			c := e.dialUser(fmt.Sprint("joiner", j))
 			joiners = append(joiners, c)
 		}
 		type result struct{ seqs []int64 }
@@ -148,7 +148,7 @@ func (e *env) startSenders(prefix, room string, n, each int) (wait func()) {
 	e.t.Helper()
 	var wg sync.WaitGroup
 	for u := range n {
-		c := e.dial(e.user(fmt.Sprint(prefix, u)).AccessToken)
+		c := e.dialUser(fmt.Sprint(prefix, u))
 		c.join(room, -1)
 		wg.Go(func() {
 			for i := range each {
@@ -162,7 +162,7 @@ func (e *env) startSenders(prefix, room string, n, each int) (wait func()) {
 func TestManySendersGapless(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.SendQueue = 4096 }})
-		watcher := e.dial(e.user("watcher").AccessToken)
+		watcher := e.dialUser("watcher")
 		watcher.join("storm", -1)
 		const n, each = 20, 25
 		e.startSenders("user", "storm", n, each)()
@@ -211,7 +211,7 @@ func TestRefIdempotency(t *testing.T) {
 func TestErrorFramesKeepSocket(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
-		a := e.dial(e.user("alice").AccessToken)
+		a := e.dialUser("alice")
 		a.expect("welcome")
 		a.join("one", -1)
 		tests := []struct {
@@ -271,8 +271,8 @@ func TestErrorFramesKeepSocket(t *testing.T) {
 func TestTypingAndPresence(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
-		a := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a := e.dialUser("alice")
+		b := e.dialUser("bob")
 		a.expect("welcome")
 		b.expect("welcome")
 		a.join("room", -1)
@@ -282,7 +282,7 @@ func TestTypingAndPresence(t *testing.T) {
 			t.Fatalf("presence = %v", p)
 		}
 		// A second socket of bob brings no new presence event.
-		b2 := e.dial(e.user("bob").AccessToken)
+		b2 := e.dialUser("bob")
 		b2.join("room", -1)
 
 		b.send(frame{"type": "typing", "room": "room"})
@@ -313,9 +313,9 @@ func TestTypingAndPresence(t *testing.T) {
 
 func TestPresenceLimit(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.PresenceMaxMembers = 2 }})
-	a := e.dial(e.user("alice").AccessToken)
-	b := e.dial(e.user("bob").AccessToken)
-	c := e.dial(e.user("carol").AccessToken)
+	a := e.dialUser("alice")
+	b := e.dialUser("bob")
+	c := e.dialUser("carol")
 	a.join("big", -1)
 	b.join("big", -1)
 	a.expect("presence") // bob: 2 members, within the limit
