@@ -321,6 +321,16 @@ func (p *peer) code() int {
 	return p.closeCode
 }
 
+// mustSend is sendAcked that fails the test on an error.
+func (p *peer) mustSend(t testing.TB, room, ref, text string, within time.Duration) int64 {
+	t.Helper()
+	seq, err := p.sendAcked(room, ref, text, within)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
 // sendAcked sends text and waits for its ack, returning the seq. Errors
 // are reported, not fatal, so senders can run in goroutines.
 func (p *peer) sendAcked(room, ref, text string, within time.Duration) (int64, error) {
@@ -791,9 +801,7 @@ func TestClusterDatabaseOutage(t *testing.T) {
 	n := startRun(t, c.with(map[string]string{"CHAT_DB_URL": u.String()}))
 	p := connectPeer(t, n.url, signUp(t, n, "patient"))
 	p.join("outage", -1)
-	if _, err := p.sendAcked("outage", "before", "before the outage", 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	p.mustSend(t, "outage", "before", "before the outage", 5*time.Second)
 
 	proxy.Down()
 	_, err = p.sendAcked("outage", "during", "while the database is away", 20*time.Second)

@@ -71,11 +71,7 @@ func TestClusterRead(t *testing.T) {
 	}
 	var last int64
 	for i := range 3 {
-		seq, err := bobB.sendAcked("notes", fmt.Sprint("n", i), fmt.Sprint("note ", i), 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = seq
+		last = bobB.mustSend(t, "notes", fmt.Sprint("n", i), fmt.Sprint("note ", i), 10*time.Second)
 	}
 	waitMyRoom(t, b, alice.access, "notes", myRoomState{LastRead: 0, Unread: 3}, time.Now().Add(10*time.Second))
 	onA.waitFor(10*time.Second, "the messages", func() bool { return len(onA.msgs["notes"]) == 3 })
@@ -105,10 +101,7 @@ func TestRunReceiptsLimit(t *testing.T) {
 	pa, pb := connectPeer(t, s.url, alice), connectPeer(t, s.url, bob)
 	pa.join("pair", -1)
 	pb.join("pair", -1)
-	seq, err := pb.sendAcked("pair", "p1", "hello", 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	seq := pb.mustSend(t, "pair", "p1", "hello", 10*time.Second)
 	if err := pa.write(map[string]any{"type": "read", "room": "pair", "seq": seq, "ref": "rd"}); err != nil {
 		t.Fatal(err)
 	}

@@ -81,10 +81,7 @@ func TestEditDeleteLive(t *testing.T) {
 			pa, pb := connectPeer(t, s.url, alice), connectPeer(t, s.url, bob)
 			pa.join("den", -1)
 			pb.join("den", -1)
-			seq, err := pa.sendAcked("den", "m1", "frist post", 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
+			seq := pa.mustSend(t, "den", "m1", "frist post", 5*time.Second)
 			change := func(p *peer, cmd map[string]any) frame {
 				t.Helper()
 				if err := p.write(cmd); err != nil {

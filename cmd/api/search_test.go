@@ -49,18 +49,14 @@ func TestRunSearch(t *testing.T) {
 			p.join("general", -1)
 			for i := range 10 {
 				text := "needle" + strconv.Itoa(i) + " in the haystack"
-				if _, err := p.sendAcked("general", "n"+strconv.Itoa(i), text, 10*time.Second); err != nil {
-					t.Fatal(err)
-				}
+				p.mustSend(t, "general", "n"+strconv.Itoa(i), text, 10*time.Second)
 				if got := searchResults(t, s, bob.access, "needle"+strconv.Itoa(i)); len(got) != 1 || got[0] != text {
 					t.Fatalf("right after the ack, search finds %q, want %q", got, text)
 				}
 			}
 
 			p.join("hq", -1)
-			if _, err := p.sendAcked("hq", "t", "treasure map", 10*time.Second); err != nil {
-				t.Fatal(err)
-			}
+			p.mustSend(t, "hq", "t", "treasure map", 10*time.Second)
 			storetest.OpenRaw(t, d, dbURL).SetRoomKind("hq", "private")
 			if got := searchResults(t, s, bob.access, "treasure"); len(got) != 0 {
 				t.Errorf("bob finds %q in a private room", got)

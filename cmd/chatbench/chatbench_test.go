@@ -35,7 +35,7 @@ var benchEnv = map[string]string{
 
 // runBench runs chatbench with args and returns its JSON lines by scenario
 // and what it wrote to stderr.
-func runBench(t *testing.T, args ...string) (map[string]map[string]any, string) {
+func runBench(t testing.TB, args ...string) (map[string]map[string]any, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -60,7 +60,7 @@ func runBench(t *testing.T, args ...string) (map[string]map[string]any, string) 
 }
 
 // num returns the number reported under key.
-func num(t *testing.T, m map[string]any, key string) float64 {
+func num(t testing.TB, m map[string]any, key string) float64 {
 	t.Helper()
 	v, ok := m[key].(float64)
 	if !ok {
@@ -70,7 +70,7 @@ func num(t *testing.T, m map[string]any, key string) float64 {
 }
 
 // successfulLogins reads chat_auth_logins_total{result="success"}.
-func successfulLogins(t *testing.T, url string) float64 {
+func successfulLogins(t testing.TB, url string) float64 {
 	t.Helper()
 	const name = `chat_auth_logins_total{result="success"}`
 	m, err := scrape(context.Background(), http.DefaultClient, url+"/metrics", name)
@@ -78,6 +78,19 @@ func successfulLogins(t *testing.T, url string) float64 {
 		t.Fatal(err)
 	}
 	return m[name]
+}
+
+// checkServerGone checks that chatbench's stderr names the pid of the
+// server it started and that the process has exited.
+func checkServerGone(t testing.TB, stderr string) {
+	t.Helper()
+	match := regexp.MustCompile(`server pid (\d+) listening`).FindStringSubmatch(stderr)
+	if match == nil {
+		t.Fatalf("no server pid in %q", stderr)
+	}
+	if _, err := os.Stat("/proc/" + match[1]); err == nil {
+		t.Errorf("server %s still running", match[1])
+	}
 }
 
 func TestScenariosAgainstRunningServer(t *testing.T) {
@@ -191,13 +204,7 @@ func TestServerBin(t *testing.T) {
 	if num(t, m, "lost") != 0 || num(t, m, "delivered") != num(t, m, "acked")*30 {
 		t.Errorf("lost %v delivered %v acked %v", m["lost"], m["delivered"], m["acked"])
 	}
-	match := regexp.MustCompile(`server pid (\d+) listening`).FindStringSubmatch(stderr)
-	if match == nil {
-		t.Fatalf("no server pid in %q", stderr)
-	}
-	if _, err := os.Stat("/proc/" + match[1]); err == nil {
-		t.Errorf("server %s still running", match[1])
-	}
+	checkServerGone(t, stderr)
 }
 
 // TestReaderCounts feeds frames to one socket's reader logic: duplicates,

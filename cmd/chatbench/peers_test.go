@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 
 // peerBin returns the path of a reference server built by
 // scripts/peers/build.sh, and skips the test when it is not there.
-func peerBin(t *testing.T, name string) string {
+func peerBin(t testing.TB, name string) string {
 	t.Helper()
 	dir := os.Getenv("CHAT_PEERS_DIR")
 	if dir == "" {
@@ -33,7 +32,7 @@ func peerBin(t *testing.T, name string) string {
 // checkPeerRun checks an idle and a fanout line of a run against a peer:
 // every socket connected and joined, every message delivered to every
 // member, the server's memory read, and the server gone afterwards.
-func checkPeerRun(t *testing.T, res map[string]map[string]any, stderr string, members float64) {
+func checkPeerRun(t testing.TB, res map[string]map[string]any, stderr string, members float64) {
 	t.Helper()
 	idle, fan := res["idle"], res["fanout"]
 	if idle == nil || fan == nil {
@@ -53,13 +52,7 @@ func checkPeerRun(t *testing.T, res map[string]map[string]any, stderr string, me
 	if num(t, fan, "server_cpu_s") < 0 || num(t, fan, "latency_max") <= 0 {
 		t.Errorf("fanout: server_cpu_s %v latency_max %v, want both measured", fan["server_cpu_s"], fan["latency_max"])
 	}
-	match := regexp.MustCompile(`server pid (\d+) listening`).FindStringSubmatch(stderr)
-	if match == nil {
-		t.Fatalf("no server pid in %q", stderr)
-	}
-	if _, err := os.Stat("/proc/" + match[1]); err == nil {
-		t.Errorf("server %s still running", match[1])
-	}
+	checkServerGone(t, stderr)
 }
 
 // TestGorillaServerBin runs idle and fanout against the gorilla/websocket

@@ -34,6 +34,26 @@ func graceNodes(t *testing.T, dialect string, grace time.Duration) (a, b *Servic
 	return node(), node(), clk
 }
 
+// rotatedOnce registers alice on svc, logs her in and refreshes once, and
+// returns the pair of the login, whose refresh token is now spent, and the
+// pair of the refresh.
+func rotatedOnce(t testing.TB, svc *Service) (first, second chat.TokenPair) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := svc.Register(ctx, "alice", testPassword, testIP); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := svc.Login(ctx, "alice", testPassword, testIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err = svc.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first, second
+}
+
 // TestRefreshGrace checks that the refresh token just spent gets the same
 // pair again within the grace, on the node that rotated it and on another,
 // and that reuse after the grace still ends the session.
@@ -42,17 +62,7 @@ func TestRefreshGrace(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		a, b, clk := graceNodes(t, dialect, grace)
 		ctx := t.Context()
-		if _, err := a.Register(ctx, "alice", testPassword, testIP); err != nil {
-			t.Fatal(err)
-		}
-		first, _, err := a.Login(ctx, "alice", testPassword, testIP)
-		if err != nil {
-			t.Fatal(err)
-		}
-		second, err := a.Refresh(ctx, first.RefreshToken)
-		if err != nil {
-			t.Fatal(err)
-		}
+		first, second := rotatedOnce(t, a)
 		clk.Advance(grace / 2)
 		for name, node := range map[string]*Service{"same node": a, "other node": b} {
 			again, err := node.Refresh(ctx, first.RefreshToken)
@@ -85,15 +95,8 @@ func TestRefreshGrace(t *testing.T) {
 func TestRefreshGraceOff(t *testing.T) {
 	a, _, _ := graceNodes(t, store.DialectSQLite, 0)
 	ctx := t.Context()
-	if _, err := a.Register(ctx, "alice", testPassword, testIP); err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := a.Login(ctx, "alice", testPassword, testIP)
-	second, err := a.Refresh(ctx, first.RefreshToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = a.Refresh(ctx, first.RefreshToken)
+	first, second := rotatedOnce(t, a)
+	_, err := a.Refresh(ctx, first.RefreshToken)
 	wantCode(t, "retry without grace", err, chat.CodeInvalidToken)
 	_, err = a.Refresh(ctx, second.RefreshToken)
 	wantCode(t, "after the reuse", err, chat.CodeInvalidToken)

@@ -4,127 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/chatsvc/chat/internal/chat"
-	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
-	"github.com/chatsvc/chat/internal/store/storetest"
 )
-
-const (
-	testPassword = "correct horse battery"
-	testIP       = "198.51.100.7"
-	testRefresh  = 24 * time.Hour
-)
-
-// syncClock is a settable clock safe for concurrent use.
-type syncClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *syncClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *syncClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// env is a Service on a real, fresh store.
-type env struct {
-	svc     *Service
-	db      *store.DB
-	tokens  *Tokens
-	clk     *syncClock
-	metrics *metrics.Metrics
-
-	mu      sync.Mutex
-	revoked []string
-}
-
-func (e *env) revokedIDs() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.revoked)
-}
-
-// newEnv builds a Service on a fresh store of the dialect, with registration
-// open, throttles off unless opt sets them, and a clock starting now.
-func newEnv(tb testing.TB, dialect string, opt func(o *ServiceOptions, clk *syncClock)) *env {
-	tb.Helper()
-	e := &env{
-		db:      storetest.Open(tb, dialect),
-		clk:     &syncClock{t: time.Now().UTC()},
-		metrics: metrics.New(),
-	}
-	var err error
-	e.tokens, err = NewTokens(TokenOptions{Secret: testSecret, Leeway: 5 * time.Second, AccessTTL: 15 * time.Minute, Now: e.clk.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	o := ServiceOptions{
-		Store:             e.db,
-		Tokens:            e.tokens,
-		Hasher:            NewHasher(2),
-		RefreshTTL:        testRefresh,
-		AllowRegistration: true,
-		OnRevoke: func(id string) {
-			e.mu.Lock()
-			e.revoked = append(e.revoked, id)
-			e.mu.Unlock()
-		},
-		Metrics: e.metrics,
-		Now:     e.clk.Now,
-	}
-	if opt != nil {
-		opt(&o, e.clk)
-	}
-	e.svc = NewService(o)
-	return e
-}
-
-func (e *env) register(tb testing.TB, name string) chat.User {
-	tb.Helper()
-	u, err := e.svc.Register(tb.Context(), name, testPassword, testIP)
-	if err != nil {
-		tb.Fatalf("Register(%q): %v", name, err)
-	}
-	return u
-}
-
-func (e *env) login(tb testing.TB, name string) chat.TokenPair {
-	tb.Helper()
-	p, _, err := e.svc.Login(tb.Context(), name, testPassword, testIP)
-	if err != nil {
-		tb.Fatalf("Login(%q): %v", name, err)
-	}
-	return p
-}
-
-func wantCode(tb testing.TB, what string, err error, code string) {
-	tb.Helper()
-	if got := chat.ErrorCode(err); got != code {
-		tb.Fatalf("%s: code %q (err %v), want %q", what, got, err, code)
-	}
-}
-
-// eachDialect runs fn on SQLite and, when CHAT_TEST_POSTGRES_URL is set, on
-// PostgreSQL.
-func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
-	for _, d := range storetest.Dialects() {
-		t.Run(d, func(t *testing.T) { fn(t, d) })
-	}
-}
 
 func TestServiceFlow(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -207,15 +92,9 @@ func TestServiceFlow(t *testing.T) {
 		_, err = e.svc.Refresh(ctx, "nope")
 		wantCode(t, "Refresh(unknown)", err, chat.CodeInvalidToken)
 
-		if got := testutil.ToFloat64(e.metrics.AuthLogins.WithLabelValues("success")); got != 1 {
-			t.Fatalf("logins success = %v, want 1", got)
-		}
-		if got := testutil.ToFloat64(e.metrics.AuthRefreshes.WithLabelValues("success")); got != 1 {
-			t.Fatalf("refreshes success = %v, want 1", got)
-		}
-		if got := testutil.ToFloat64(e.metrics.AuthRefreshes.WithLabelValues("invalid")); got != 2 {
-			t.Fatalf("refreshes invalid = %v, want 2", got)
-		}
+		wantCounter(t, "logins success", e.metrics.AuthLogins.WithLabelValues("success"), 1)
+		wantCounter(t, "refreshes success", e.metrics.AuthRefreshes.WithLabelValues("success"), 1)
+		wantCounter(t, "refreshes invalid", e.metrics.AuthRefreshes.WithLabelValues("invalid"), 2)
 	})
 }
 
@@ -257,9 +136,7 @@ func TestRefreshReuseRevokesSession(t *testing.T) {
 		if _, err := e.svc.Authenticate(ctx, other.AccessToken); err != nil {
 			t.Fatalf("another session of the user was hit: %v", err)
 		}
-		if got := testutil.ToFloat64(e.metrics.AuthRefreshes.WithLabelValues("reused")); got != 1 {
-			t.Fatalf("refreshes reused = %v, want 1", got)
-		}
+		wantCounter(t, "refreshes reused", e.metrics.AuthRefreshes.WithLabelValues("reused"), 1)
 	})
 }
 
@@ -271,10 +148,7 @@ func TestLoginThrottlePerUserAndIP(t *testing.T) {
 	e.register(t, "alice")
 	e.register(t, "bob")
 
-	for range 3 {
-		_, _, err := e.svc.Login(ctx, "alice", "wrong password", testIP)
-		wantCode(t, "wrong password", err, chat.CodeInvalidCredentials)
-	}
+	e.guess(t, "alice", 3, "wrong password")
 	_, _, err := e.svc.Login(ctx, "Alice", testPassword, testIP)
 	wantCode(t, "right password after 3 failures", err, chat.CodeTooManyAttempts)
 	var ce *chat.Error
@@ -295,26 +169,14 @@ func TestLoginThrottlePerUserAndIP(t *testing.T) {
 	}
 
 	// A success resets the count.
-	for range 2 {
-		_, _, err := e.svc.Login(ctx, "alice", "wrong password", testIP)
-		wantCode(t, "wrong password", err, chat.CodeInvalidCredentials)
-	}
+	e.guess(t, "alice", 2, "wrong password")
 	e.login(t, "alice")
-	for range 2 {
-		_, _, err := e.svc.Login(ctx, "alice", "wrong password", testIP)
-		wantCode(t, "wrong password after a success", err, chat.CodeInvalidCredentials)
-	}
+	e.guess(t, "alice", 2, "wrong password after a success")
 	e.login(t, "alice")
 
-	if got := testutil.ToFloat64(e.metrics.AuthLogins.WithLabelValues("throttled")); got != 1 {
-		t.Fatalf("logins throttled = %v, want 1", got)
-	}
-	if got := testutil.ToFloat64(e.metrics.RateLimitedLogin); got != 1 {
-		t.Fatalf("rate limited login = %v, want 1", got)
-	}
-	if got := testutil.ToFloat64(e.metrics.AuthLogins.WithLabelValues("failure")); got != 7 {
-		t.Fatalf("logins failure = %v, want 7", got)
-	}
+	wantCounter(t, "logins throttled", e.metrics.AuthLogins.WithLabelValues("throttled"), 1)
+	wantCounter(t, "rate limited login", e.metrics.RateLimitedLogin, 1)
+	wantCounter(t, "logins failure", e.metrics.AuthLogins.WithLabelValues("failure"), 7)
 }
 
 func TestLoginThrottleCountsUnknownUsers(t *testing.T) {
@@ -375,9 +237,7 @@ func TestRegisterThrottleAndClosed(t *testing.T) {
 	if _, err := e.svc.Register(ctx, "bob", testPassword, "203.0.113.9"); err != nil {
 		t.Fatalf("another IP: %v", err)
 	}
-	if got := testutil.ToFloat64(e.metrics.RateLimitedRegister); got != 1 {
-		t.Fatalf("rate limited register = %v, want 1", got)
-	}
+	wantCounter(t, "rate limited register", e.metrics.RateLimitedRegister, 1)
 }
 
 func TestLoginUnknownUserLooksLikeWrongPassword(t *testing.T) {
@@ -408,9 +268,7 @@ func TestLoginUnknownUserLooksLikeWrongPassword(t *testing.T) {
 			t.Fatalf("Login(%s) with no hashing slot = %v, want DeadlineExceeded", name, err)
 		}
 	}
-	if got := testutil.ToFloat64(busy.metrics.AuthLogins.WithLabelValues("error")); got != 2 {
-		t.Fatalf("logins error = %v, want 2", got)
-	}
+	wantCounter(t, "logins error", busy.metrics.AuthLogins.WithLabelValues("error"), 2)
 }
 
 func BenchmarkLogin(b *testing.B) {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,15 @@ func connsHash(tb testing.TB, ctx context.Context, rdb redis.UniversalClient, pr
 	return out
 }
 
+// wantConns fails unless the conns hash of user holds exactly want (node id
+// → count); what says when, for the message.
+func wantConns(tb testing.TB, ctx context.Context, rdb redis.UniversalClient, prefix, user, what string, want map[string]int) {
+	tb.Helper()
+	if got := connsHash(tb, ctx, rdb, prefix, user); !maps.Equal(got, want) {
+		tb.Fatalf("conns hash of %s %s = %v, want %v", user, what, got, want)
+	}
+}
+
 func TestRedisConnsCapAcrossNodes(t *testing.T) {
 	rdb, ctx, prefix := limitsRedis(t)
 	a := NewRedisConns(rdb, prefix, "node-a")
@@ -65,9 +75,7 @@ func TestRedisConnsCapAcrossNodes(t *testing.T) {
 	wantAcquire(t, ctx, b, "u1", max, true)
 	wantAcquire(t, ctx, b, "u1", max, false)
 	wantAcquire(t, ctx, a, "u1", max, false)
-	if got := connsHash(t, ctx, rdb, prefix, "u1"); got["node-a"] != 2 || got["node-b"] != 1 || len(got) != 2 {
-		t.Fatalf("conns hash = %v, want node-a 2, node-b 1", got)
-	}
+	wantConns(t, ctx, rdb, prefix, "u1", "after the acquires", map[string]int{"node-a": 2, "node-b": 1})
 	ttl, err := rdb.PTTL(ctx, prefix+"conns:u1").Result()
 	if err != nil || ttl <= 0 || ttl > connsExpiry {
 		t.Fatalf("conns hash PTTL = %v, %v; want in (0, %v]", ttl, err, connsExpiry)
@@ -85,17 +93,13 @@ func TestRedisConnsCapAcrossNodes(t *testing.T) {
 		b.Release(ctx, "u1")
 	}
 	a.Release(ctx, "u1")
-	if got := connsHash(t, ctx, rdb, prefix, "u1"); len(got) != 0 {
-		t.Fatalf("conns hash after releasing every socket = %v, want empty", got)
-	}
+	wantConns(t, ctx, rdb, prefix, "u1", "after releasing every socket", map[string]int{})
 	if n, err := rdb.Exists(ctx, prefix+"conns:u1").Result(); err != nil || n != 0 {
 		t.Fatalf("conns hash still exists (%d, %v) after every release", n, err)
 	}
 	// A stray Release leaves no negative count behind.
 	a.Release(ctx, "u1")
-	if got := connsHash(t, ctx, rdb, prefix, "u1"); len(got) != 0 {
-		t.Fatalf("conns hash after a stray Release = %v, want empty", got)
-	}
+	wantConns(t, ctx, rdb, prefix, "u1", "after a stray Release", map[string]int{})
 }
 
 func TestRedisConnsDeadNodeStopsCounting(t *testing.T) {
@@ -120,18 +124,14 @@ func TestRedisConnsDeadNodeStopsCounting(t *testing.T) {
 	// b stops beating: once it is stale its sockets are dropped.
 	time.Sleep(testNodeTTL + 100*time.Millisecond)
 	wantAcquire(t, ctx, a, "u", max, true)
-	if got := connsHash(t, ctx, rdb, prefix, "u"); len(got) != 1 || got["node-a"] != 1 {
-		t.Fatalf("conns hash = %v, want only node-a 1", got)
-	}
+	wantConns(t, ctx, rdb, prefix, "u", "once node-b went stale", map[string]int{"node-a": 1})
 	wantAcquire(t, ctx, a, "u", max, true)
 	wantAcquire(t, ctx, a, "u", max, false)
 
 	// b's late releases do not eat into a's count.
 	b.Release(ctx, "u")
 	b.Release(ctx, "u")
-	if got := connsHash(t, ctx, rdb, prefix, "u"); len(got) != 1 || got["node-a"] != 2 {
-		t.Fatalf("conns hash after dead node's releases = %v, want only node-a 2", got)
-	}
+	wantConns(t, ctx, rdb, prefix, "u", "after the dead node's releases", map[string]int{"node-a": 2})
 }
 
 func TestRedisConnsRemovedNodeStopsCounting(t *testing.T) {

@@ -46,6 +46,27 @@ func varNames(errs []*VarError) []string {
 	return names
 }
 
+// loadNaming loads env and fails unless the errors of Load name the
+// variables want, in order, or, with want nil, unless Load succeeds. It
+// returns what Load returned.
+func loadNaming(tb testing.TB, env map[string]string, want []string) (Config, error) {
+	tb.Helper()
+	c, err := Load(envOf(env))
+	if want == nil {
+		if err != nil {
+			tb.Fatalf("Load: %v", err)
+		}
+		return c, nil
+	}
+	if err == nil {
+		tb.Fatalf("Load = nil error, want errors for %v", want)
+	}
+	if got := varNames(varErrors(tb, err)); !slices.Equal(got, want) {
+		tb.Fatalf("errors name %v, want %v: %v", got, want, err)
+	}
+	return c, err
+}
+
 const secret32 = "0123456789abcdef0123456789abcdef"
 
 // contractVariables is every variable of the contract's Configuration table.

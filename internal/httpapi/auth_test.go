@@ -161,6 +161,17 @@ func TestLogin(t *testing.T) {
 	})
 }
 
+// refresh exchanges the refresh token tok and fails unless it gets 200 with
+// a token pair.
+func (e *env) refresh(t testing.TB, tok string) chat.TokenPair {
+	t.Helper()
+	rec := e.post("/api/v1/auth/refresh", map[string]string{"refresh_token": tok})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+	}
+	return wantTokenPair(t, rec)
+}
+
 // wantTokenPair checks the TokenPair shape (integers for the lifetimes) and
 // returns it.
 func wantTokenPair(t testing.TB, rec *httptest.ResponseRecorder) chat.TokenPair {
@@ -271,11 +282,7 @@ func TestRefresh(t *testing.T) {
 		}
 
 		first := e.login("alice")
-		rec := refresh(first.RefreshToken)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
-		}
-		second := wantTokenPair(t, rec)
+		second := e.refresh(t, first.RefreshToken)
 		if second.RefreshToken == first.RefreshToken {
 			t.Fatal("refresh returned the same refresh token")
 		}
@@ -301,9 +308,7 @@ func TestRefresh(t *testing.T) {
 
 		// Another session of the same user is not affected.
 		other := e.login("alice")
-		if rec := refresh(other.RefreshToken); rec.Code != http.StatusOK {
-			t.Fatalf("refresh of another session: %d %s", rec.Code, rec.Body)
-		}
+		e.refresh(t, other.RefreshToken)
 
 		for name, body := range map[string]string{
 			"unknown":    `{"refresh_token":"bm90LWEtcmVhbC10b2tlbg"}`,
@@ -337,11 +342,7 @@ func TestLogout(t *testing.T) {
 		}
 
 		p := e.login("alice")
-		rec := e.post("/api/v1/auth/refresh", map[string]string{"refresh_token": p.RefreshToken})
-		if rec.Code != http.StatusOK {
-			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
-		}
-		cur := wantTokenPair(t, rec)
+		cur := e.refresh(t, p.RefreshToken)
 
 		want204(t, logout(cur.RefreshToken))
 		// The access token of the revoked session is refused at once.
@@ -355,11 +356,7 @@ func TestLogout(t *testing.T) {
 		t.Run("spent token of the session", func(t *testing.T) { want204(t, logout(p.RefreshToken)) })
 		t.Run("spent token of a live session", func(t *testing.T) {
 			q := e.login("alice")
-			rec := e.post("/api/v1/auth/refresh", map[string]string{"refresh_token": q.RefreshToken})
-			if rec.Code != http.StatusOK {
-				t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
-			}
-			next := wantTokenPair(t, rec)
+			next := e.refresh(t, q.RefreshToken)
 			want204(t, logout(q.RefreshToken))
 			wantError(t, e.get("/api/v1/me", next.AccessToken), http.StatusUnauthorized, chat.CodeInvalidToken)
 		})

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,4 +280,88 @@ func wantTime(t testing.TB, what, s string) time.Time {
 		t.Fatalf("%s %s is %v away from now", what, s, d)
 	}
 	return ts
+}
+
+// aliceEnv returns a fresh env with alice registered, and her access token.
+func aliceEnv(t testing.TB, dialect string) (*env, string) {
+	t.Helper()
+	e := newEnv(t, dialect, envOptions{})
+	e.register("alice")
+	return e, e.login("alice").AccessToken
+}
+
+// storeUser creates a user directly in the store, without password hashing.
+func (e *env) storeUser(t testing.TB, name string) chat.User {
+	t.Helper()
+	u, err := e.db.CreateUser(context.Background(), name, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// appendN stores n messages from u in room (created if needed) and returns
+// them in seq order.
+func (e *env) appendN(t testing.TB, room string, u chat.User, n int) []chat.Message {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.db.EnsureRoom(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]chat.Message, n)
+	parallel(t, n, func(i int) error {
+		m, _, err := e.db.Append(ctx, chat.NewMessage{
+			Room: room, UserID: u.ID, Username: u.Username,
+			Text: fmt.Sprintf("message %d: «ünïcode» \t\"quoted\"\n", i), Ref: fmt.Sprintf("ref-%s-%d", room, i),
+		})
+		out[i] = m
+		return err
+	})
+	slices.SortFunc(out, func(a, b chat.Message) int { return int(a.Seq - b.Seq) })
+	return out
+}
+
+// parallel runs f(0) … f(n-1) on a few goroutines and fails on any error.
+func parallel(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	const workers = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d of %d failed, first: %v", len(errs), n, errs[0])
+	}
+}
+
+func first[T any](s []T) any {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[0]
+}
+
+func last[T any](s []T) any {
+	if len(s) == 0 {
+		return nil
+	}
+	return s[len(s)-1]
 }

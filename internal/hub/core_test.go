@@ -171,9 +171,7 @@ func TestSlowMemberClosed(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		m := metrics.New()
 		h := testHub(t, db, Options{Metrics: m})
-		slow := attach(t, h, "slow", 8)
-		slow.do(t, join("busy", -1))
-		slow.sock.take(t)
+		slow := attach(t, h, "slow", 8).joinAndDrain(t, "busy")
 		fast := attach(t, h, "fast", 1<<12)
 		fast.do(t, join("busy", -1))
 		const n = 30

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
@@ -125,8 +126,22 @@ type fakeClient struct {
 // attach opens a socket of user on h with a queue of limit frames.
 func attach(t testing.TB, h *Hub, user string, limit int) *fakeClient {
 	t.Helper()
+	return attachUntil(t, h, user, limit, time.Time{})
+}
+
+// attachLive is attach with a token that outlives the test, for tests
+// that run past the sweeper's first look at token expiry.
+func attachLive(t testing.TB, h *Hub, user string, limit int) *fakeClient {
+	t.Helper()
+	return attachUntil(t, h, user, limit, time.Now().Add(time.Hour))
+}
+
+// attachUntil is attach with a token that expires at exp (never when zero).
+func attachUntil(t testing.TB, h *Hub, user string, limit int, exp time.Time) *fakeClient {
+	t.Helper()
 	s := newFakeSocket(limit)
-	c := h.NewClient(s, auth.Claims{UserID: userID(t, h, user), Username: user, SessionID: "s-" + user}, false)
+	claims := auth.Claims{UserID: userID(t, h, user), Username: user, SessionID: "s-" + user, ExpiresAt: exp}
+	c := h.NewClient(s, claims, false)
 	if !h.Attach(c) {
 		t.Fatal("attach refused")
 	}
@@ -153,6 +168,15 @@ func (f *fakeClient) doAsync(t testing.TB, v any) {
 		t.Fatal(err)
 	}
 	f.h.Handle(f.c, b)
+}
+
+// joinAndDrain has f join room and drops the frames it got so far, and
+// returns f.
+func (f *fakeClient) joinAndDrain(t testing.TB, room string) *fakeClient {
+	t.Helper()
+	f.do(t, join(room, -1))
+	f.sock.take(t)
+	return f
 }
 
 // detach ends the socket as the transport does after its reader stops.

@@ -9,7 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/metrics"
 	"github.com/chatsvc/chat/internal/store"
@@ -69,21 +68,6 @@ func (rd *reader) got() []int64 {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
 	return append([]int64(nil), rd.seqs...)
-}
-
-// attachLive is attach with a token that outlives the test, for tests
-// that run past the sweeper's first look at token expiry.
-func attachLive(t *testing.T, h *Hub, user string, limit int) *fakeClient {
-	t.Helper()
-	s := newFakeSocket(limit)
-	claims := auth.Claims{UserID: userID(t, h, user), Username: user, SessionID: "s-" + user, ExpiresAt: time.Now().Add(time.Hour)}
-	c := h.NewClient(s, claims, false)
-	if !h.Attach(c) {
-		t.Fatal("attach refused")
-	}
-	f := &fakeClient{h: h, sock: s, c: c}
-	t.Cleanup(f.detach)
-	return f
 }
 
 // storeBacklog appends n messages to room as other nodes would, without
@@ -155,9 +139,7 @@ func TestGapFillPaced(t *testing.T) {
 		var cs []*fakeClient
 		var readers []*reader
 		for i := range members {
-			c := attachLive(t, h, fmt.Sprint("member", i), queue)
-			c.do(t, join("flood", -1))
-			c.sock.take(t)
+			c := attachLive(t, h, fmt.Sprint("member", i), queue).joinAndDrain(t, "flood")
 			cs = append(cs, c)
 			readers = append(readers, startReader(c.sock, stop))
 		}
@@ -194,14 +176,10 @@ func TestGapFillClosesDeadReader(t *testing.T) {
 		h := testHub(t, db, Options{Metrics: m, SendQueue: queue})
 		stop := make(chan struct{})
 		defer close(stop)
-		dead := attachLive(t, h, "dead", queue)
-		dead.do(t, join("flood", -1))
-		dead.sock.take(t)
+		dead := attachLive(t, h, "dead", queue).joinAndDrain(t, "flood")
 		var readers []*reader
 		for i := range 3 {
-			c := attachLive(t, h, fmt.Sprint("reader", i), queue)
-			c.do(t, join("flood", -1))
-			c.sock.take(t)
+			c := attachLive(t, h, fmt.Sprint("reader", i), queue).joinAndDrain(t, "flood")
 			readers = append(readers, startReader(c.sock, stop))
 		}
 		last := storeBacklog(t, h, db, "flood", "backlog", backlog)
@@ -232,9 +210,7 @@ func TestGapFillNotHeldByStalledReplay(t *testing.T) {
 		defer close(stop)
 		var readers []*reader
 		for i := range 3 {
-			c := attachLive(t, h, fmt.Sprint("reader", i), queue)
-			c.do(t, join("flood", -1))
-			c.sock.take(t)
+			c := attachLive(t, h, fmt.Sprint("reader", i), queue).joinAndDrain(t, "flood")
 			readers = append(readers, startReader(c.sock, stop))
 		}
 		last := storeBacklog(t, h, db, "flood", "before", before)

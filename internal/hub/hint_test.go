@@ -25,9 +25,7 @@ func TestBrokerMessageIsHint(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		m := metrics.New()
 		h := testHub(t, db, Options{Metrics: m})
-		a := attach(t, h, "alice", 64)
-		a.do(t, join("hint", -1))
-		a.sock.take(t)
+		a := attach(t, h, "alice", 64).joinAndDrain(t, "hint")
 		first := storeBacklog(t, h, db, "hint", "first", 2)
 		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "hint", Message: &first})
 		synctest.Wait()
@@ -78,12 +76,8 @@ func TestBrokerHintsInterleaveWithLocal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h := testHub(t, db, Options{})
-		a := attach(t, h, "alice", 1<<10)
-		a.do(t, join("mixed", -1))
-		a.sock.take(t)
-		b := attach(t, h, "bob", 1<<10)
-		b.do(t, join("mixed", -1))
-		b.sock.take(t)
+		a := attach(t, h, "alice", 1<<10).joinAndDrain(t, "mixed")
+		b := attach(t, h, "bob", 1<<10).joinAndDrain(t, "mixed")
 		const rounds = 20
 		for i := range rounds {
 			remote := storeBacklog(t, h, db, "mixed", fmt.Sprint("remote-", i), 2)
@@ -109,9 +103,7 @@ func TestBrokerHintAfterStoreFailure(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		fs := &failingStore{DB: db}
 		h := testHub(t, db, Options{Store: fs})
-		a := attach(t, h, "alice", 64)
-		a.do(t, join("flaky", -1))
-		a.sock.take(t)
+		a := attach(t, h, "alice", 64).joinAndDrain(t, "flaky")
 		stored := storeBacklog(t, h, db, "flaky", "stored", 2)
 		fs.failAfter.Store(true)
 		h.HandleEvent(chat.Event{Kind: chat.EventMessage, Node: "n2", Room: "flaky", Message: &stored})

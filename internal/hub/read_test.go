@@ -8,7 +8,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/chatsvc/chat/internal/auth"
 	"github.com/chatsvc/chat/internal/broker"
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/store"
@@ -20,6 +19,8 @@ type countingStore struct {
 	*store.DB
 	markReads atomic.Int64
 }
+
+func (s *countingStore) db() *store.DB { return s.DB }
 
 func (s *countingStore) MarkRead(ctx context.Context, marks []chat.ReadMark) error {
 	s.markReads.Add(1)
@@ -35,25 +36,11 @@ func readHub(t *testing.T, db *store.DB, opt Options) (*Hub, *countingStore) {
 	return testHub(t, db, opt), cs
 }
 
-// attachOn opens a socket of user, made in db on first use, on h.
-func attachOn(t *testing.T, h *Hub, db *store.DB, user string) *fakeClient {
+// attachOn opens a socket of user on h, with a long queue and a token that
+// outlives the test.
+func attachOn(t testing.TB, h *Hub, user string) *fakeClient {
 	t.Helper()
-	ctx := context.Background()
-	u, _, err := db.UserByName(ctx, user)
-	if err != nil {
-		if u, err = db.CreateUser(ctx, user, "x"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := newFakeSocket(1 << 12)
-	claims := auth.Claims{UserID: u.ID, Username: user, SessionID: "s-" + user, ExpiresAt: time.Now().Add(time.Hour)}
-	c := h.NewClient(s, claims, false)
-	if !h.Attach(c) {
-		t.Fatal("attach refused")
-	}
-	f := &fakeClient{h: h, sock: s, c: c}
-	t.Cleanup(f.detach)
-	return f
+	return attachLive(t, h, user, 1<<12)
 }
 
 func readFrame(room string, seq int64, ref string) chat.ClientFrame {
@@ -106,9 +93,9 @@ func TestReadBatched(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, cs := readHub(t, db, Options{})
-		bob := attachOn(t, h, db, "bob")
+		bob := attachOn(t, h, "bob")
 		fill(t, bob, "news", 50)
-		a1, a2 := attachOn(t, h, db, "alice"), attachOn(t, h, db, "alice")
+		a1, a2 := attachOn(t, h, "alice"), attachOn(t, h, "alice")
 		a1.do(t, join("news", 0))
 		a2.do(t, join("news", -1))
 		a1.sock.take(t)
@@ -131,7 +118,7 @@ func TestReadBatched(t *testing.T) {
 			t.Fatalf("other socket got read frames %v, want seqs 51 and 52 without a ref", other)
 		}
 		for i := range n {
-			b := attachOn(t, h, db, fmt.Sprint("reader", i))
+			b := attachOn(t, h, fmt.Sprint("reader", i))
 			b.do(t, join("news", -1))
 			bob.do(t, send("news", fmt.Sprint("more-", i)))
 			b.do(t, readFrame("news", int64(53+i), ""))
@@ -154,11 +141,9 @@ func TestReadForwardOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, cs := readHub(t, db, Options{})
-		bob := attachOn(t, h, db, "bob")
+		bob := attachOn(t, h, "bob")
 		fill(t, bob, "club", 10)
-		alice := attachOn(t, h, db, "alice")
-		alice.do(t, join("club", -1))
-		alice.sock.take(t)
+		alice := attachOn(t, h, "alice").joinAndDrain(t, "club")
 		for _, seq := range []int64{0, 8, 10} {
 			alice.do(t, readFrame("club", seq, "old"))
 		}
@@ -193,8 +178,8 @@ func TestReadRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, _ := readHub(t, db, Options{})
-		alice := attachOn(t, h, db, "alice")
-		other := attachOn(t, h, db, "alice")
+		alice := attachOn(t, h, "alice")
+		other := attachOn(t, h, "alice")
 		fill(t, other, "club", 3)
 		other.sock.take(t)
 		alice.sock.take(t)
@@ -240,9 +225,9 @@ func TestReceiptsCoalesced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, _ := readHub(t, db, Options{})
-		alice := attachOn(t, h, db, "alice")
+		alice := attachOn(t, h, "alice")
 		alice.do(t, join("den", -1))
-		bob, carol := attachOn(t, h, db, "bob"), attachOn(t, h, db, "carol")
+		bob, carol := attachOn(t, h, "bob"), attachOn(t, h, "carol")
 		fill(t, carol, "den", 20)
 		bob.do(t, join("den", -1))
 		for _, c := range []*fakeClient{alice, bob, carol} {
@@ -288,9 +273,9 @@ func TestNoReceiptsAboveLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, _ := readHub(t, db, Options{ReceiptsMaxMembers: 2})
-		alice := attachOn(t, h, db, "alice")
+		alice := attachOn(t, h, "alice")
 		alice.do(t, join("big", -1))
-		bob, carol := attachOn(t, h, db, "bob"), attachOn(t, h, db, "carol")
+		bob, carol := attachOn(t, h, "bob"), attachOn(t, h, "carol")
 		bob.do(t, join("big", -1))
 		fill(t, carol, "big", 3)
 		alice.do(t, readFrame("big", 3, "r"))
@@ -319,10 +304,10 @@ func TestReadAcrossNodes(t *testing.T) {
 		hb, sb := readHub(t, db, Options{Broker: mem, Node: "b"})
 		defer mem.Attach(ha.HandleEvent)()
 		defer mem.Attach(hb.HandleEvent)()
-		onA, onB := attachOn(t, ha, db, "alice"), attachOn(t, hb, db, "alice")
+		onA, onB := attachOn(t, ha, "alice"), attachOn(t, hb, "alice")
 		onA.do(t, join("hall", -1))
 		onB.do(t, join("hall", -1))
-		bob := attachOn(t, hb, db, "bob")
+		bob := attachOn(t, hb, "bob")
 		fill(t, bob, "hall", 4)
 		synctest.Wait()
 		onA.sock.take(t)
@@ -356,9 +341,9 @@ func TestReadStoredAtShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h := New(Options{Store: db, RateMsgs: 1e6, RateBurst: 1e6})
-		bob := attachOn(t, h, db, "bob")
+		bob := attachOn(t, h, "bob")
 		fill(t, bob, "late", 2)
-		alice := attachOn(t, h, db, "alice")
+		alice := attachOn(t, h, "alice")
 		alice.do(t, join("late", 0))
 		bob.do(t, send("late", "third"))
 		alice.do(t, readFrame("late", 3, ""))
@@ -379,7 +364,7 @@ func TestReadStateForgotten(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		h, _ := readHub(t, db, Options{})
-		stay, gone := attachOn(t, h, db, "stay"), attachOn(t, h, db, "gone")
+		stay, gone := attachOn(t, h, "stay"), attachOn(t, h, "gone")
 		fill(t, stay, "room", 2)
 		gone.do(t, join("room", 0))
 		stay.do(t, send("room", "x"))

@@ -60,9 +60,7 @@ func TestSendsInFlight(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		gs := &gatedStore{DB: db, gate: make(chan struct{})}
 		h := testHub(t, db, Options{Store: gs})
-		a := attach(t, h, "alice", 256)
-		a.do(t, join("pipe", -1))
-		a.sock.take(t)
+		a := attach(t, h, "alice", 256).joinAndDrain(t, "pipe")
 		var want []string
 		for i := range 6 {
 			ref := fmt.Sprint("s", i)
@@ -154,9 +152,7 @@ func TestShutdownAnswersSendsInFlight(t *testing.T) {
 		db := storetest.Open(t, "sqlite")
 		gs := &gatedStore{DB: db, gate: make(chan struct{})}
 		h := New(Options{Store: gs, RateMsgs: 1e6, RateBurst: 1e6})
-		a := attach(t, h, "alice", 256)
-		a.do(t, join("away", -1))
-		a.sock.take(t)
+		a := attach(t, h, "alice", 256).joinAndDrain(t, "away")
 		for i := range 3 {
 			a.doAsync(t, send("away", fmt.Sprint("s", i)))
 		}

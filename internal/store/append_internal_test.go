@@ -77,6 +77,16 @@ func eachDialectInternal(t *testing.T, fn func(t *testing.T, db *DB)) {
 	}
 }
 
+// mustUserInternal creates user name in db.
+func mustUserInternal(t testing.TB, db *DB, name string) chat.User {
+	t.Helper()
+	u, err := db.CreateUser(t.Context(), name, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 func reqs(ms ...chat.NewMessage) []*appendReq {
 	out := make([]*appendReq, len(ms))
 	for i, m := range ms {
@@ -88,10 +98,7 @@ func reqs(ms ...chat.NewMessage) []*appendReq {
 func TestBatchSameRef(t *testing.T) {
 	eachDialectInternal(t, func(t *testing.T, db *DB) {
 		ctx := t.Context()
-		u, err := db.CreateUser(ctx, "alice", "h")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := mustUserInternal(t, db, "alice")
 		msg := func(room, text, ref string) chat.NewMessage {
 			return chat.NewMessage{Room: room, UserID: u.ID, Username: u.Username, Text: text, Ref: ref}
 		}
@@ -151,10 +158,7 @@ func TestBatchSameRef(t *testing.T) {
 func TestBatchRefWindow(t *testing.T) {
 	eachDialectInternal(t, func(t *testing.T, db *DB) {
 		ctx := t.Context()
-		u, err := db.CreateUser(ctx, "alice", "h")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := mustUserInternal(t, db, "alice")
 		m := chat.NewMessage{Room: chat.DefaultRoom, UserID: u.ID, Username: u.Username, Text: "hi", Ref: "r"}
 		start := time.Now()
 		db.now = func() time.Time { return start }
@@ -188,10 +192,7 @@ func TestBatchRefWindow(t *testing.T) {
 func TestBatchIsolatesRefusedItem(t *testing.T) {
 	eachDialectInternal(t, func(t *testing.T, db *DB) {
 		ctx := t.Context()
-		u, err := db.CreateUser(ctx, "alice", "h")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := mustUserInternal(t, db, "alice")
 		ok := chat.NewMessage{Room: chat.DefaultRoom, UserID: u.ID, Username: u.Username, Text: "ok"}
 		// A sender that does not exist violates the users foreign key.
 		bad := chat.NewMessage{Room: chat.DefaultRoom, UserID: "no-such-user", Username: "ghost", Text: "boo"}

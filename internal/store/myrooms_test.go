@@ -1,18 +1,13 @@
 package store_test
 
 import (
-	"database/sql"
-	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/chatsvc/chat/internal/chat"
 	"github.com/chatsvc/chat/internal/store"
-	"github.com/chatsvc/chat/migrations"
 )
 
 func TestMyRoomsUnread(t *testing.T) {
@@ -140,28 +135,16 @@ func TestSuspend(t *testing.T) {
 func TestMigrateFromV1(t *testing.T) {
 	eachDialectURL(t, func(t *testing.T, url string) {
 		ctx := testCtx(t)
-		driver, dsn, gd, sub, files := "sqlite", strings.TrimPrefix(url, "sqlite:"), goose.DialectSQLite3, "sqlite", fs.FS(migrations.SQLite)
-		if !strings.HasPrefix(url, "sqlite:") {
-			driver, dsn, gd, sub, files = "pgx", url, goose.DialectPostgres, "postgres", migrations.Postgres
+		d := store.DialectPostgres
+		if strings.HasPrefix(url, "sqlite:") {
+			d = store.DialectSQLite
 		}
-		raw, err := sql.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		fsys, err := fs.Sub(files, sub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := goose.NewProvider(gd, raw, fsys, goose.WithDisableGlobalRegistry(true))
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw, p := store.RawProvider(t, d, url)
 		if _, err := p.UpTo(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		ts := any(int64(1764000000000))
-		if driver == "pgx" {
+		if d == store.DialectPostgres {
 			ts = "2025-11-24T16:00:00Z"
 		}
 		v1 := []string{

@@ -19,10 +19,7 @@ func TestRotateRefreshGrace(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		s, err := db.CreateSession(ctx, u.ID, tokenHash("t1"), now.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustSession(t, db, u.ID, "t1", now.Add(time.Hour))
 		_, at, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, grace)
 		if err != nil {
 			t.Fatal(err)
@@ -76,17 +73,12 @@ func TestLookupRefresh(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		s, err := db.CreateSession(ctx, u.ID, tokenHash("t1"), now.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustSession(t, db, u.ID, "t1", now.Add(time.Hour))
 		got, spent, err := db.LookupRefresh(ctx, tokenHash("t1"), now)
 		if err != nil || got.ID != s.ID || !spent.IsZero() {
 			t.Fatalf("current token: %+v, %v, %v", got, spent, err)
 		}
-		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0); err != nil {
-			t.Fatal(err)
-		}
+		mustRotate(t, db, "t1", "t2", now)
 		if _, spent, err := db.LookupRefresh(ctx, tokenHash("t1"), now); err != nil || spent.IsZero() {
 			t.Fatalf("spent token: spent at %v, %v", spent, err)
 		}

@@ -16,16 +16,9 @@ func TestActiveSessions(t *testing.T) {
 		now := time.Now()
 		var ids []string
 		for i := range 3 {
-			s, err := db.CreateSession(ctx, u.ID, tokenHash(fmt.Sprint("t", i)), now.Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, s.ID)
+			ids = append(ids, mustSession(t, db, u.ID, fmt.Sprint("t", i), now.Add(time.Hour)).ID)
 		}
-		expired, err := db.CreateSession(ctx, u.ID, tokenHash("old"), now.Add(-time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
+		expired := mustSession(t, db, u.ID, "old", now.Add(-time.Minute))
 		if _, err := db.RevokeByRefresh(ctx, tokenHash("t1"), now); err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,26 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
+// mustSession creates a session of user userID whose refresh token is token,
+// expiring at exp.
+func mustSession(t testing.TB, db *store.DB, userID, token string, exp time.Time) chat.Session {
+	t.Helper()
+	s, err := db.CreateSession(testCtx(t), userID, tokenHash(token), exp)
+	if err != nil {
+		t.Fatalf("CreateSession(%s): %v", token, err)
+	}
+	return s
+}
+
+// mustRotate rotates refresh token old to new at now, without a grace
+// window.
+func mustRotate(t testing.TB, db *store.DB, old, new string, now time.Time) {
+	t.Helper()
+	if _, _, err := db.RotateRefresh(testCtx(t), tokenHash(old), tokenHash(new), now, 0); err != nil {
+		t.Fatalf("RotateRefresh(%s to %s): %v", old, new, err)
+	}
+}
+
 func TestSessionCreate(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := testCtx(t)
@@ -58,11 +78,7 @@ func TestRotateRefresh(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		exp := now.Add(time.Hour)
-		s, err := db.CreateSession(ctx, u.ID, tokenHash("t1"), exp)
-		if err != nil {
-			t.Fatalf("CreateSession: %v", err)
-		}
+		s := mustSession(t, db, u.ID, "t1", now.Add(time.Hour))
 
 		got, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0)
 		if err != nil {
@@ -115,9 +131,7 @@ func TestRotateRefreshExpired(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		if _, err := db.CreateSession(ctx, u.ID, tokenHash("t1"), now.Add(time.Minute)); err != nil {
-			t.Fatalf("CreateSession: %v", err)
-		}
+		mustSession(t, db, u.ID, "t1", now.Add(time.Minute))
 		later := now.Add(2 * time.Minute)
 		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), later, 0); !errors.Is(err, chat.ErrInvalidToken) {
 			t.Errorf("rotate expired: err = %v, want ErrInvalidToken", err)
@@ -138,17 +152,9 @@ func TestRevokeByRefresh(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		s, err := db.CreateSession(ctx, u.ID, tokenHash("t1"), now.Add(time.Hour))
-		if err != nil {
-			t.Fatalf("CreateSession: %v", err)
-		}
-		other, err := db.CreateSession(ctx, u.ID, tokenHash("o1"), now.Add(time.Hour))
-		if err != nil {
-			t.Fatalf("CreateSession: %v", err)
-		}
-		if _, _, err := db.RotateRefresh(ctx, tokenHash("t1"), tokenHash("t2"), now, 0); err != nil {
-			t.Fatalf("rotate: %v", err)
-		}
+		s := mustSession(t, db, u.ID, "t1", now.Add(time.Hour))
+		other := mustSession(t, db, u.ID, "o1", now.Add(time.Hour))
+		mustRotate(t, db, "t1", "t2", now)
 
 		// Logout with the spent t1 revokes the session.
 		revokedAt := now.Add(time.Minute)
@@ -189,17 +195,9 @@ func TestPruneExpired(t *testing.T) {
 		ctx := testCtx(t)
 		u := mustUser(t, db, "alice")
 		now := time.Now()
-		short, err := db.CreateSession(ctx, u.ID, tokenHash("short1"), now.Add(time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := db.RotateRefresh(ctx, tokenHash("short1"), tokenHash("short2"), now, 0); err != nil {
-			t.Fatal(err)
-		}
-		long, err := db.CreateSession(ctx, u.ID, tokenHash("long1"), now.Add(48*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
+		short := mustSession(t, db, u.ID, "short1", now.Add(time.Hour))
+		mustRotate(t, db, "short1", "short2", now)
+		long := mustSession(t, db, u.ID, "long1", now.Add(48*time.Hour))
 		m := send(u, chat.DefaultRoom, "hello")
 		first := mustAppend(t, db, m)
 

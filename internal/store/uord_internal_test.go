@@ -58,11 +58,7 @@ func TestBatchUords(t *testing.T) {
 		ctx := t.Context()
 		var us []chat.User
 		for _, name := range []string{"alice", "bob", "carol"} {
-			u, err := db.CreateUser(ctx, name, "h")
-			if err != nil {
-				t.Fatal(err)
-			}
-			us = append(us, u)
+			us = append(us, mustUserInternal(t, db, name))
 		}
 		if _, err := db.EnsureRoom(ctx, "second"); err != nil {
 			t.Fatal(err)
@@ -111,11 +107,7 @@ func TestUordsTwoStoresOnePostgres(t *testing.T) {
 	ctx := t.Context()
 	var us []chat.User
 	for _, name := range []string{"alice", "bob"} {
-		u, err := dbs[0].CreateUser(ctx, name, "h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		us = append(us, u)
+		us = append(us, mustUserInternal(t, dbs[0], name))
 	}
 	if _, err := dbs[1].EnsureRoom(ctx, "second"); err != nil {
 		t.Fatal(err)
@@ -163,7 +155,7 @@ func TestMigrateUords(t *testing.T) {
 
 // rawProvider connects to the database at u beside the store and returns a
 // goose provider of the dialect's migrations on it.
-func rawProvider(t *testing.T, d, u string) (*sql.DB, *goose.Provider) {
+func rawProvider(t testing.TB, d, u string) (*sql.DB, *goose.Provider) {
 	t.Helper()
 	driver, dsn, gd, sub, files := "sqlite", strings.TrimPrefix(u, "sqlite:"), goose.DialectSQLite3, "sqlite", fs.FS(migrations.SQLite)
 	if d == DialectPostgres {

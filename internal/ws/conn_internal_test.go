@@ -34,7 +34,7 @@ func (p pipeHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) { return p.n
 // pipeConn returns a hub socket (with no writer running yet) and the
 // client end of its WebSocket, joined by an in-memory net.Pipe so that
 // it works inside a synctest bubble.
-func pipeConn(t *testing.T) (*conn, *websocket.Conn) {
+func pipeConn(t testing.TB) (*conn, *websocket.Conn) {
 	t.Helper()
 	cli, srv := net.Pipe()
 	t.Cleanup(func() { _ = cli.Close(); _ = srv.Close() })
@@ -70,6 +70,21 @@ func pipeConn(t *testing.T) (*conn, *websocket.Conn) {
 	return c, client
 }
 
+// closeNormal starts c's close with 1000 under its lock: the close frame is
+// queued and the writer started.
+func closeNormal(c *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(chat.CloseNormal)
+}
+
+// writerRuns reports whether c's writer is running.
+func writerRuns(c *conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writing
+}
+
 // TestWaitWriter checks that waitWriter returns once the writer has sent
 // the close frame, once the writer fails because the socket was closed
 // under it, and at the end of closeGrace while the peer reads nothing. In
@@ -87,17 +102,12 @@ func TestWaitWriter(t *testing.T) {
 				read <- err
 			}()
 			start := time.Now()
-			c.mu.Lock()
-			c.closeLocked(chat.CloseNormal)
-			c.mu.Unlock()
+			closeNormal(c)
 			c.waitWriter()
 			if d := time.Since(start); d >= closeGrace {
 				t.Fatalf("waitWriter returned after %v, at the end of the grace period instead of when the writer stopped", d)
 			}
-			c.mu.Lock()
-			writing := c.writing
-			c.mu.Unlock()
-			if writing {
+			if writerRuns(c) {
 				t.Fatal("waitWriter returned while the writer still runs")
 			}
 			if err := <-read; !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
@@ -110,9 +120,7 @@ func TestWaitWriter(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c, _ := pipeConn(t) // the client reads nothing: the write blocks
 			start := time.Now()
-			c.mu.Lock()
-			c.closeLocked(chat.CloseNormal)
-			c.mu.Unlock()
+			closeNormal(c)
 			go func() {
 				time.Sleep(closeGrace / 2)
 				_ = c.ws.NetConn().Close()
@@ -128,17 +136,12 @@ func TestWaitWriter(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c, _ := pipeConn(t) // the client reads nothing: the write blocks
 			start := time.Now()
-			c.mu.Lock()
-			c.closeLocked(chat.CloseNormal)
-			c.mu.Unlock()
+			closeNormal(c)
 			c.waitWriter()
 			if d := time.Since(start); d != closeGrace {
 				t.Fatalf("waitWriter returned after %v, want the grace period %v", d, closeGrace)
 			}
-			c.mu.Lock()
-			writing := c.writing
-			c.mu.Unlock()
-			if !writing {
+			if !writerRuns(c) {
 				t.Fatal("the writer stopped although the peer read nothing")
 			}
 			_ = c.ws.NetConn().Close() // ends the writer before the bubble ends

@@ -149,6 +149,12 @@ type client struct {
 	mu      sync.Mutex
 }
 
+// dialUser dials a socket of a fresh session of user name.
+func (e *env) dialUser(name string) *client {
+	e.t.Helper()
+	return e.dial(e.user(name).AccessToken)
+}
+
 func (e *env) dial(token string) *client {
 	e.t.Helper()
 	c, resp, err := e.dialHeader(http.Header{"Authorization": {"Bearer " + token}}, "")
@@ -348,6 +354,26 @@ func (c *client) sendMsg(room, text string) frame {
 		}
 		if f.str("type") == "error" {
 			c.t.Fatalf("send: %v", f)
+		}
+	}
+}
+
+// burstSize is how many messages sendBurst sends.
+const burstSize = 10
+
+// sendBurst sends burstSize messages of text to room without waiting, refs
+// f<burst>-0, f<burst>-1, …, then reads until every one is acked.
+func (c *client) sendBurst(room, text string, burst int) {
+	c.t.Helper()
+	refs := map[string]bool{}
+	for i := range burstSize {
+		ref := fmt.Sprint("f", burst, "-", i)
+		refs[ref] = true
+		c.send(frame{"type": "send", "room": room, "text": text, "ref": ref})
+	}
+	for len(refs) > 0 {
+		if f := c.read(); f.str("type") == "ack" {
+			delete(refs, f.str("ref"))
 		}
 	}
 }

@@ -117,7 +117,7 @@ func TestPingFloodRateLimited(t *testing.T) {
 // by the time its last fragment arrives, and its ref and room are echoed.
 func TestRateAskedAtFirstFrame(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.RateMsgs = 0.5; o.RateBurst = 1 }})
-	c := e.dial(e.user("alice").AccessToken)
+	c := e.dialUser("alice")
 	c.send(frame{"type": "leave", "room": "x"})
 	c.expect("left") // the bucket is empty; its next token comes in 2 s
 	c.writeRaw(clientFrame(websocket.TextMessage, false, []byte(`{"type":"leave","room":"x",`)))
@@ -181,7 +181,7 @@ func TestMessageMustCompleteInTime(t *testing.T) {
 // other members of the room get every message.
 func TestStalledReaderClosedAsSlow(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{ws: func(o *ws.Options) { o.WriteTimeout = 2 * time.Second }})
-	bob := e.dial(e.user("bob").AccessToken)
+	bob := e.dialUser("bob")
 	bob.join("flood", -1)
 
 	// The stalled client offers a tiny receive window and never reads.
@@ -205,23 +205,13 @@ func TestStalledReaderClosedAsSlow(t *testing.T) {
 
 	// 120 messages of 12 KB: far more than the buffers hold, far fewer
 	// than the 256 frames of the outgoing queue.
-	alice := e.dial(e.user("alice").AccessToken)
+	alice := e.dialUser("alice")
 	alice.join("flood", -1)
 	const n = 120
 	text := strings.Repeat("€", 4000)
 	start := time.Now()
-	for i := range n / 10 {
-		refs := map[string]bool{}
-		for j := range 10 {
-			ref := fmt.Sprint("f", i, "-", j)
-			refs[ref] = true
-			alice.send(frame{"type": "send", "room": "flood", "text": text, "ref": ref})
-		}
-		for len(refs) > 0 {
-			if f := alice.read(); f.str("type") == "ack" {
-				delete(refs, f.str("ref"))
-			}
-		}
+	for i := range n / burstSize {
+		alice.sendBurst("flood", text, i)
 	}
 	deadline := start.Add(10 * time.Second)
 	for testutil.ToFloat64(e.m.WSDisconnects.WithLabelValues("4008")) != 1 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -53,7 +52,7 @@ func TestCloseCodes(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.RateMsgs = 1; o.RateBurst = 3 }})
-	c := e.dial(e.user("alice").AccessToken)
+	c := e.dialUser("alice")
 	for range 3 {
 		c.send(frame{"type": "leave", "room": "x"})
 		c.expect("left")
@@ -129,7 +128,7 @@ func TestSlowConsumer(t *testing.T) {
 	if err := slow.WriteJSON(frame{"type": "join", "room": "flood"}); err != nil {
 		t.Fatal(err)
 	}
-	sender := e.dial(e.user("fast").AccessToken)
+	sender := e.dialUser("fast")
 	sender.join("flood", -1)
 	text := strings.Repeat("€", 4000) // 12 KB a message
 	deadline := time.Now().Add(60 * time.Second)
@@ -137,20 +136,9 @@ func TestSlowConsumer(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("slow socket never closed; delivered %v", testutil.ToFloat64(e.m.MessagesDelivered))
 		}
-		// Send a burst without waiting, then collect the acks: the sender is
-		// answered all along.
-		refs := map[string]bool{}
-		for i := range 10 {
-			ref := fmt.Sprint("f", n, "-", i)
-			refs[ref] = true
-			sender.send(frame{"type": "send", "room": "flood", "text": text, "ref": ref})
-		}
-		for len(refs) > 0 {
-			f := sender.read()
-			if f.str("type") == "ack" {
-				delete(refs, f.str("ref"))
-			}
-		}
+		// Collecting the acks of each burst: the sender is answered all
+		// along.
+		sender.sendBurst("flood", text, n)
 	}
 	// The slow reader now drains what was written and finds the close.
 	_ = slow.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -234,7 +222,7 @@ func TestRevokeClosesWithin1s(t *testing.T) {
 		p := e.user("alice")
 		a := e.dial(p.AccessToken)
 		b := e.dial(p.AccessToken)
-		other := e.dial(e.user("bob").AccessToken)
+		other := e.dialUser("bob")
 		start := time.Now()
 		if err := e.auth.Logout(t.Context(), p.RefreshToken); err != nil {
 			t.Fatal(err)
@@ -263,7 +251,7 @@ func TestShutdownAcksAndCloses(t *testing.T) {
 		if url == "" {
 			url = e.dbURL
 		}
-		c := e.dial(e.user("alice").AccessToken)
+		c := e.dialUser("alice")
 		c.join("keep", -1)
 		var acked []frame
 		for range 5 {

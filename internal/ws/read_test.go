@@ -95,9 +95,9 @@ func (e *env) waitUnread(userID, room string, want int64, within time.Duration) 
 func TestReadOverWebSocket(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
-		a1 := e.dial(e.user("alice").AccessToken)
-		a2 := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a1 := e.dialUser("alice")
+		a2 := e.dialUser("alice")
+		b := e.dialUser("bob")
 		aliceID := a1.welcome["user"].(map[string]any)["id"].(string)
 		for _, c := range []*client{a1, a2, b} {
 			c.join("den", -1)
@@ -158,8 +158,8 @@ func TestReadOverWebSocket(t *testing.T) {
 func TestReceiptsOffInLargeRooms(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.ReceiptsMaxMembers = 1 }})
-		a := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a := e.dialUser("alice")
+		b := e.dialUser("bob")
 		a.join("crowd", -1)
 		b.join("crowd", -1)
 		b.sendMsg("crowd", "hello")

@@ -42,7 +42,7 @@ var leaveFrame = clientFrame(websocket.TextMessage, true, []byte(`{"type":"leave
 // and that a ping split so is answered without losing what follows.
 func TestMessageSplitOverWrites(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{})
-	c := e.dial(e.user("alice").AccessToken)
+	c := e.dialUser("alice")
 	for _, at := range []int{1, 5, len(leaveFrame) - 1} {
 		c.writeRaw(leaveFrame[:at])
 		time.Sleep(150 * time.Millisecond)
@@ -65,7 +65,7 @@ func TestMessageSplitOverWrites(t *testing.T) {
 // buffer with nothing left in the kernel; pings and pongs among them too.
 func TestFramesInOneSegment(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{})
-	c := e.dial(e.user("alice").AccessToken)
+	c := e.dialUser("alice")
 	var b []byte
 	b = append(b, leaveFrame...)
 	b = append(b, clientFrame(websocket.PingMessage, true, []byte("p1"))...)
@@ -128,7 +128,7 @@ func TestPeerVanishes(t *testing.T) {
 // rest of a message, and at once after the hub's Shutdown has closed it.
 func TestShutdownWaitsForReadSides(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{})
-	c := e.dial(e.user("alice").AccessToken)
+	c := e.dialUser("alice")
 	c.writeRaw(leaveFrame[:8]) // the header and part of the body
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

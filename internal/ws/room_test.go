@@ -14,8 +14,8 @@ import (
 func TestSendAckBroadcast(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
-		a := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a := e.dialUser("alice")
+		b := e.dialUser("bob")
 		a.expect("welcome")
 		b.expect("welcome")
 		_, ja := a.join("lobby", -1)
@@ -53,12 +53,12 @@ func TestSendAckBroadcast(t *testing.T) {
 func TestJoinReplay(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.ReplayLimit = 5 }})
-		a := e.dial(e.user("alice").AccessToken)
+		a := e.dialUser("alice")
 		a.join("r", -1)
 		for i := 1; i <= 8; i++ {
 			a.sendMsg("r", fmt.Sprint("m", i))
 		}
-		b := e.dial(e.user("bob").AccessToken)
+		b := e.dialUser("bob")
 		tests := []struct {
 			since     int64
 			seqs      string
@@ -97,22 +97,11 @@ func TestJoinWhileSending(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
 		const senders, each = 4, 40
-		var wg sync.WaitGroup
-		for s := range senders {
-			c := e.dial(e.user(fmt.Sprint("sender", s)).AccessToken)
-			c.join("busy", -1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range each {
-					c.sendMsg("busy", fmt.Sprintf("s%d-%d", s, i))
-				}
-			}()
-		}
+		sent := e.startSenders("sender", "busy", senders, each)
 		time.Sleep(20 * time.Millisecond)
 		var joiners []*client
 		for j := range 3 {
-			c := e.dial(e.user(fmt.Sprint("joiner", j)).AccessToken)
+			c := e.dialUser(fmt.Sprint("joiner", j))
 			joiners = append(joiners, c)
 		}
 		type result struct{ seqs []int64 }
@@ -130,7 +119,7 @@ func TestJoinWhileSending(t *testing.T) {
 			}()
 		}
 		jwg.Wait()
-		wg.Wait()
+		sent()
 		total := int64(senders * each)
 		for i, c := range joiners {
 			seqs := results[i].seqs
@@ -152,25 +141,31 @@ func TestJoinWhileSending(t *testing.T) {
 	})
 }
 
+// startSenders dials users prefix0 … prefix(n-1), joins each to room and
+// has each send each messages, all at once. The returned func waits until
+// every message is acked.
+func (e *env) startSenders(prefix, room string, n, each int) (wait func()) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	for u := range n {
+		c := e.dialUser(fmt.Sprint(prefix, u))
+		c.join(room, -1)
+		wg.Go(func() {
+			for i := range each {
+				c.sendMsg(room, fmt.Sprintf("%s%d-%d", prefix, u, i))
+			}
+		})
+	}
+	return wg.Wait
+}
+
 func TestManySendersGapless(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.SendQueue = 4096 }})
-		watcher := e.dial(e.user("watcher").AccessToken)
+		watcher := e.dialUser("watcher")
 		watcher.join("storm", -1)
 		const n, each = 20, 25
-		var wg sync.WaitGroup
-		for i := range n {
-			c := e.dial(e.user(fmt.Sprint("user", i)).AccessToken)
-			c.join("storm", -1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := range each {
-					c.sendMsg("storm", fmt.Sprint(i, "-", j))
-				}
-			}()
-		}
-		wg.Wait()
+		e.startSenders("user", "storm", n, each)()
 		for want := int64(1); want <= n*each; {
 			f := watcher.read()
 			if f.str("type") != "message" {
@@ -216,7 +211,7 @@ func TestRefIdempotency(t *testing.T) {
 func TestErrorFramesKeepSocket(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{hub: func(o *hub.Options) { o.MaxRoomsPerConn = 2; o.MaxTextChars = 10 }})
-		a := e.dial(e.user("alice").AccessToken)
+		a := e.dialUser("alice")
 		a.expect("welcome")
 		a.join("one", -1)
 		tests := []struct {
@@ -276,8 +271,8 @@ func TestErrorFramesKeepSocket(t *testing.T) {
 func TestTypingAndPresence(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newEnv(t, dialect, envOpts{})
-		a := e.dial(e.user("alice").AccessToken)
-		b := e.dial(e.user("bob").AccessToken)
+		a := e.dialUser("alice")
+		b := e.dialUser("bob")
 		a.expect("welcome")
 		b.expect("welcome")
 		a.join("room", -1)
@@ -287,7 +282,7 @@ func TestTypingAndPresence(t *testing.T) {
 			t.Fatalf("presence = %v", p)
 		}
 		// A second socket of bob brings no new presence event.
-		b2 := e.dial(e.user("bob").AccessToken)
+		b2 := e.dialUser("bob")
 		b2.join("room", -1)
 
 		b.send(frame{"type": "typing", "room": "room"})
@@ -318,9 +313,9 @@ func TestTypingAndPresence(t *testing.T) {
 
 func TestPresenceLimit(t *testing.T) {
 	e := newEnv(t, "sqlite", envOpts{hub: func(o *hub.Options) { o.PresenceMaxMembers = 2 }})
-	a := e.dial(e.user("alice").AccessToken)
-	b := e.dial(e.user("bob").AccessToken)
-	c := e.dial(e.user("carol").AccessToken)
+	a := e.dialUser("alice")
+	b := e.dialUser("bob")
+	c := e.dialUser("carol")
 	a.join("big", -1)
 	b.join("big", -1)
 	a.expect("presence") // bob: 2 members, within the limit
