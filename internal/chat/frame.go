@@ -231,18 +231,19 @@ type AckFrame struct {
 	TS   string `json:"ts"`
 }
 
-// MessageFrame carries one stored message to a member.
+// MessageFrame carries one stored message to a member. A replayed message
+// shows its current state: EditedAt when it was edited, Deleted (with an
+// empty Text) when it was deleted; both are left out otherwise, as in a
+// live message.
 type MessageFrame struct {
-	Type   string `json:"type"`
-	Room   string `json:"room"`
-	Seq    int64  `json:"seq"`
-	ID     string `json:"id"`
-	From   string `json:"from"`
-	FromID string `json:"from_id"`
-	Text   string `json:"text"`
-	TS     string `json:"ts"`
-	// EditedAt and Deleted show a replayed or filled message's current
-	// state; a message delivered as it is stored has neither.
+	Type     string  `json:"type"`
+	Room     string  `json:"room"`
+	Seq      int64   `json:"seq"`
+	ID       string  `json:"id"`
+	From     string  `json:"from"`
+	FromID   string  `json:"from_id"`
+	Text     string  `json:"text"`
+	TS       string  `json:"ts"`
 	EditedAt *string `json:"edited_at,omitempty"`
 	Deleted  bool    `json:"deleted,omitempty"`
 }
@@ -284,7 +285,7 @@ type ErrorFrame struct {
 // with edited_at once edited, deleted (and no text) once deleted.
 func NewMessageFrame(m Message) MessageFrame {
 	return MessageFrame{
-		Type: TypeMessage, Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text, TS: FormatTime(m.TS),
-		EditedAt: optTime(m.EditedAt), Deleted: m.Deleted,
+		Type: TypeMessage, Room: m.Room, Seq: m.Seq, ID: m.ID, From: m.From, FromID: m.FromID, Text: m.Text,
+		TS: FormatTime(m.TS), EditedAt: optTime(m.EditedAt), Deleted: m.Deleted,
 	}
 }

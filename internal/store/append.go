@@ -46,6 +46,9 @@ type appendResult struct {
 	msg chat.Message
 	dup bool
 	err error
+	// moderated reports a delete of another user's message, a moderation
+	// action.
+	moderated bool
 }
 
 // refKey is a sender's idempotency key.
@@ -329,10 +332,10 @@ func (db *DB) appendTx(ctx context.Context, reqs []*appendReq) ([]appendResult, 
 		}
 	}
 	for _, i := range events {
-		msg, err := db.storeEvent(ctx, tx, reqs[i].m, now)
+		msg, moderated, err := db.storeEvent(ctx, tx, reqs[i].m, now)
 		switch {
 		case err == nil:
-			res[i].msg = msg
+			res[i].msg, res[i].moderated = msg, moderated
 		case isChatError(err):
 			res[i].err = err
 		default:

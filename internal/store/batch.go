@@ -119,6 +119,9 @@ func (db *DB) countStored(reqs []*appendReq, res []appendResult, messages int) {
 	for i, r := range reqs {
 		if !isMessage(r.m) && res[i].err == nil && !res[i].dup && res[i].msg.Seq > 0 {
 			db.metrics.RoomEventStored(r.m.Kind)
+			if res[i].moderated {
+				db.metrics.Moderation("delete_message")
+			}
 		}
 	}
 }

@@ -42,8 +42,8 @@ type applyFunc func(seq int64) error
 // takes the room's next seq, inserts the event and applies its effects. A
 // refused event is a *chat.Error; an event that would change nothing (an
 // invitation of a member, say) is stored not at all and returns a Message
-// with Seq 0.
-func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now time.Time) (chat.Message, error) {
+// with Seq 0. moderated reports a delete of another user's message.
+func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now time.Time) (_ chat.Message, moderated bool, _ error) {
 	out := chat.Message{Room: m.Room, FromID: m.UserID, From: m.Username, TS: now, Kind: m.Kind}
 	var (
 		apply applyFunc
@@ -53,7 +53,9 @@ func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now
 	switch m.Kind {
 	case chat.StreamEdit, chat.StreamDelete:
 		out.Target = m.Target
-		out.ID, apply, err = db.planMessageChange(ctx, tx, m, now)
+		var author string
+		out.ID, author, apply, err = db.planMessageChange(ctx, tx, m, now)
+		moderated = m.Kind == chat.StreamDelete && author != m.UserID
 		if m.Kind == chat.StreamEdit {
 			out.Text = m.Text
 		}
@@ -71,19 +73,19 @@ func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now
 			return err
 		}
 	default:
-		return chat.Message{}, chat.Errorf(chat.CodeInvalidRequest, "unknown event kind %q", m.Kind)
+		return chat.Message{}, false, chat.Errorf(chat.CodeInvalidRequest, "unknown event kind %q", m.Kind)
 	}
 	if err != nil || apply == nil {
-		return chat.Message{}, err
+		return chat.Message{}, false, err
 	}
 	if err := tx.QueryRowContext(ctx,
 		`UPDATE rooms SET last_seq = last_seq + 1, last_event_at = $2 WHERE name = $1 RETURNING last_seq`,
 		m.Room, db.arg(now)).Scan(&out.Seq); err != nil {
-		return chat.Message{}, fmt.Errorf("assign seq: %w", err)
+		return chat.Message{}, false, fmt.Errorf("assign seq: %w", err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return chat.Message{}, fmt.Errorf("new event id: %w", err)
+		return chat.Message{}, false, fmt.Errorf("new event id: %w", err)
 	}
 	if out.ID == "" {
 		out.ID = id.String()
@@ -92,7 +94,7 @@ func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now
 	if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
-			return chat.Message{}, err
+			return chat.Message{}, false, err
 		}
 		dataJSON = sql.NullString{String: string(b), Valid: true}
 		data.fill(&out)
@@ -101,46 +103,46 @@ func (db *DB) storeEvent(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (room, seq, id, user_id, text, ts, ref, kind, target, data)
 VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10)`,
 		m.Room, out.Seq, id.String(), m.UserID, out.Text, db.arg(now), m.Ref, m.Kind, target, dataJSON); err != nil {
-		return chat.Message{}, fmt.Errorf("insert event: %w", err)
+		return chat.Message{}, false, fmt.Errorf("insert event: %w", err)
 	}
 	if err := apply(out.Seq); err != nil {
-		return chat.Message{}, fmt.Errorf("apply event: %w", err)
+		return chat.Message{}, false, fmt.Errorf("apply event: %w", err)
 	}
-	return out, nil
+	return out, moderated, nil
 }
 
 // planMessageChange checks that an edit or delete targets a live message of
 // the room (and, for an edit, one of the editor; for a delete, one the
-// deleter may delete) and returns the message's
-// id and the update. A delete clears the text of the message and of its
-// edits from storage.
-func (db *DB) planMessageChange(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now time.Time) (string, applyFunc, error) {
+// deleter may delete) and returns the message's id, its author's user id
+// and the update. A delete clears the text of the message and of its edits
+// from storage.
+func (db *DB) planMessageChange(ctx context.Context, tx *sql.Tx, m chat.NewMessage, now time.Time) (id, author string, _ applyFunc, _ error) {
 	var (
-		id, author, kind string
-		deleted          bool
+		kind    string
+		deleted bool
 	)
 	err := tx.QueryRowContext(ctx, `SELECT id, user_id, kind, deleted FROM messages WHERE room = $1 AND seq = $2`,
 		m.Room, m.Target).Scan(&id, &author, &kind, &deleted)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (kind != chat.StreamMessage || deleted) {
-		return "", nil, chat.ErrMessageNotFound
+		return "", "", nil, chat.ErrMessageNotFound
 	}
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	if m.Kind == chat.StreamEdit {
 		if author != m.UserID {
-			return "", nil, chat.ErrForbidden
+			return "", "", nil, chat.ErrForbidden
 		}
-		return id, func(int64) error {
+		return id, author, func(int64) error {
 			_, err := tx.ExecContext(ctx, `UPDATE messages SET text = $3, edited_at = $4 WHERE room = $1 AND seq = $2`,
 				m.Room, m.Target, m.Text, db.arg(now))
 			return err
 		}, nil
 	}
 	if err := mayDelete(ctx, tx, m, author, now); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return id, func(int64) error {
+	return id, author, func(int64) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = '', deleted = $3 WHERE room = $1 AND seq = $2`,
 			m.Room, m.Target, true); err != nil {
 			return err
