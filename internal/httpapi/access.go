@@ -39,6 +39,11 @@ func (s *server) loadRoom(c echo.Context, who caller) (roomAccess, error) {
 	if err != nil {
 		return roomAccess{}, err
 	}
+	return s.loadRoomNamed(c, who, name)
+}
+
+// loadRoomNamed is loadRoom for a room name read elsewhere than the path.
+func (s *server) loadRoomNamed(c echo.Context, who caller, name string) (roomAccess, error) {
 	ctx := c.Request().Context()
 	r, err := s.opt.Store.Room(ctx, name)
 	if errors.Is(err, chat.ErrNotFound) {

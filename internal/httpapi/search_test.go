@@ -204,6 +204,12 @@ func TestSearchReadable(t *testing.T) {
 						}
 						continue
 					}
+					if tc.user == "bob" && room == "pub" {
+						// Banned from a public room: reading it is forbidden,
+						// as GET …/messages says.
+						wantError(t, rec, http.StatusForbidden, chat.CodeForbidden)
+						continue
+					}
 					wantError(t, rec, http.StatusNotFound, chat.CodeRoomNotFound)
 				}
 			})
