@@ -164,12 +164,12 @@ func (c *Client) authorize(mb *member, action chat.Action) error {
 }
 
 // allowed authorizes action for frame f in the room of mb, answering a
-// refusal with an error frame.
+// refusal with an error frame after the socket's earlier outcomes.
 func (c *Client) allowed(f chat.ClientFrame, mb *member, action chat.Action) bool {
 	err := c.authorize(mb, action)
 	if err == nil {
 		return true
 	}
-	c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room)
+	c.refuse(f, err)
 	return false
 }

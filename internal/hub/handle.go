@@ -45,7 +45,7 @@ func (c *Client) handleFrame(data []byte) {
 		return
 	}
 	if err != nil {
-		c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
+		c.refuse(f, err)
 		return
 	}
 	if f.Type != chat.TypeSend {
@@ -191,10 +191,10 @@ func (c *Client) send(f chat.ClientFrame) {
 		return
 	}
 	if err := chat.ValidateText(*f.Text, h.opt.MaxTextChars); err != nil {
-		c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
+		c.refuse(f, err)
 		return
 	}
-	if !c.allowedInOrder(f, mb) {
+	if !c.allowed(f, mb, chat.ActSend) {
 		return
 	}
 	c.submitSend(f, mb.room, chat.NewMessage{Room: f.Room, UserID: c.userID, Username: c.username, Text: *f.Text, Ref: f.Ref})

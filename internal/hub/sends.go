@@ -46,11 +46,23 @@ func (c *Client) inOrder(f func()) {
 		f()
 		return
 	}
-	for len(q.items) >= maxSendsInFlight {
+	q.pushLocked(f)
+	q.mu.Unlock()
+}
+
+// pushLocked queues f after the outcomes already queued, waiting while
+// maxSendsInFlight are. q.mu is held.
+func (q *sendQueue) pushLocked(f func()) {
+	for q.running && len(q.items) >= maxSendsInFlight {
 		q.cond.Wait()
 	}
 	q.items = append(q.items, f)
-	q.mu.Unlock()
+}
+
+// refuse answers the frame f with the error err, after the socket's
+// earlier outcomes.
+func (c *Client) refuse(f chat.ClientFrame, err error) {
+	c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
 }
 
 // submitSend queues a checked send for the store and its acknowledgement
@@ -74,10 +86,7 @@ func (c *Client) submitSend(f chat.ClientFrame, r *room, m chat.NewMessage) {
 	}
 	q := &c.sends
 	q.mu.Lock()
-	for q.running && len(q.items) >= maxSendsInFlight {
-		q.cond.Wait()
-	}
-	q.items = append(q.items, outcome)
+	q.pushLocked(outcome)
 	start := !q.running
 	q.running = true
 	q.mu.Unlock()
@@ -148,15 +157,4 @@ func (c *Client) sendFailed(f chat.ClientFrame, err error) {
 		code = chat.CodeInternal
 	}
 	c.sendError(code, msg, f.Ref, f.Room)
-}
-
-// allowedInOrder is allowed for a send: a refusal is answered after the
-// socket's earlier outcomes.
-func (c *Client) allowedInOrder(f chat.ClientFrame, mb *member) bool {
-	err := c.authorize(mb, chat.ActSend)
-	if err == nil {
-		return true
-	}
-	c.inOrder(func() { c.sendError(chat.ErrorCode(err), chat.ErrorMessage(err), f.Ref, f.Room) })
-	return false
 }
