@@ -64,9 +64,19 @@ func (s *server) authorize(ra roomAccess, action chat.Action, target chat.Target
 	return chat.Authorize(ra.room, ra.actor, action, target, s.now())
 }
 
-// access loads the room and checks the caller may take action in it.
+// access loads the room of the :room parameter and checks the caller may
+// take action in it.
 func (s *server) access(c echo.Context, action chat.Action) (roomAccess, error) {
-	ra, err := s.loadRoom(c, s.callerOf(c))
+	name, err := chat.NormalizeRoom(c.Param("room"))
+	if err != nil {
+		return roomAccess{}, err
+	}
+	return s.accessNamed(c, name, action)
+}
+
+// accessNamed is access for a room named elsewhere than the path.
+func (s *server) accessNamed(c echo.Context, name string, action chat.Action) (roomAccess, error) {
+	ra, err := s.loadRoomNamed(c, s.callerOf(c), name)
 	if err != nil {
 		return roomAccess{}, err
 	}
